@@ -1,0 +1,7 @@
+"""(being written)"""
+
+from __future__ import annotations
+
+from tocsin.sources.base import SourceFormat
+
+FORMATS: tuple[SourceFormat, ...] = ()

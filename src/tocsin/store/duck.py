@@ -1,0 +1,91 @@
+"""DuckDB connections configured the way every stage expects them.
+
+All timestamps are UTC (``TimeZone`` is pinned, so a laptop in Berlin and CI in UTC partition
+events into the same days) and the SQL helpers the source mappings use are installed as
+macros, so mappings stay short and identical on every path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from tocsin.events import MAX_TEXT
+
+# Timestamp layouts seen in exports, tried in order after ISO 8601 (which TRY_CAST handles,
+# with or without offset and with up to nine fractional digits). A layout without a zone is UTC.
+_TIMESTAMP_LAYOUTS = [
+    "%m/%d/%Y, %I:%M:%S.%g %p",  # Log Analytics CSV export: 10/14/2021, 1:01:26.863 PM
+    "%m/%d/%Y, %I:%M:%S %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+]
+
+_KEEP = MAX_TEXT - 24
+
+MACROS = [
+    # Text that means "nothing": empty, or the literal null some connectors write as a string.
+    """CREATE OR REPLACE MACRO tocsin_str(x) AS
+       CASE WHEN x IS NULL THEN NULL
+            WHEN trim(x::VARCHAR) IN ('', 'null', 'NULL', 'None', 'undefined') THEN NULL
+            ELSE trim(x::VARCHAR) END""",
+    # Attacker-controlled free text is cut, visibly, so it cannot bloat the lake or a report.
+    f"""CREATE OR REPLACE MACRO tocsin_clip(x) AS
+       CASE WHEN length(x) > {MAX_TEXT}
+            THEN left(x, {_KEEP}) || ' …[' || (length(x) - {_KEEP}) || ' chars cut]'
+            ELSE x END""",
+    f"""CREATE OR REPLACE MACRO tocsin_ts(x) AS
+       COALESCE(TRY_CAST(x AS TIMESTAMPTZ),
+                try_strptime(x::VARCHAR, {_TIMESTAMP_LAYOUTS!r})::TIMESTAMPTZ)""",
+    # An address as the vendor wrote it -> a bare IP (ports and brackets removed, IPv4-mapped
+    # IPv6 unwrapped), or NULL when it is not an IP at all (a hostname goes to src_host).
+    r"""CREATE OR REPLACE MACRO tocsin_ip(x) AS
+       CASE
+         WHEN x IS NULL THEN NULL
+         WHEN regexp_full_match(trim(x::VARCHAR), '\d{1,3}(\.\d{1,3}){3}') THEN trim(x::VARCHAR)
+         WHEN regexp_full_match(trim(x::VARCHAR), '\d{1,3}(\.\d{1,3}){3}:\d{1,5}')
+              THEN split_part(trim(x::VARCHAR), ':', 1)
+         WHEN regexp_full_match(trim(x::VARCHAR), '(?i)::ffff:\d{1,3}(\.\d{1,3}){3}')
+              THEN substr(trim(x::VARCHAR), 8)
+         WHEN regexp_full_match(trim(x::VARCHAR), '\[[0-9A-Fa-f:.]+\](:\d{1,5})?')
+              THEN lower(regexp_extract(x::VARCHAR, '\[([0-9A-Fa-f:.]+)\]', 1))
+         WHEN regexp_full_match(trim(x::VARCHAR), '[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}')
+              THEN lower(trim(x::VARCHAR))
+         ELSE NULL END""",
+    # A hostname-looking source that is not an IP (sshd's rhost, for one).
+    r"""CREATE OR REPLACE MACRO tocsin_host(x) AS
+       CASE WHEN tocsin_ip(x) IS NULL AND regexp_full_match(trim(x::VARCHAR), '[A-Za-z0-9.\-]{1,253}')
+            THEN lower(trim(x::VARCHAR)) END""",
+    """CREATE OR REPLACE MACRO tocsin_bool(x) AS
+       CASE lower(trim(x::VARCHAR)) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'yes' THEN true
+            WHEN 'false' THEN false WHEN '0' THEN false WHEN 'no' THEN false END""",
+]
+
+
+def connect(
+    database: str | Path = ":memory:",
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: Path | None = None,
+    read_only: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC with tocsin's SQL helpers installed."""
+    con = duckdb.connect(str(database), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    # Never reach for the network (extension auto-install would try to).
+    con.execute("SET autoinstall_known_extensions = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if temp_directory is not None:
+        temp_directory.mkdir(parents=True, exist_ok=True)
+        quoted = str(temp_directory).replace("'", "''")
+        con.execute(f"SET temp_directory = '{quoted}'")
+    for macro in MACROS:
+        con.execute(macro)
+    return con

@@ -1,0 +1,199 @@
+"""The event lake: Parquet files partitioned by source and day, queried through DuckDB views.
+
+Layout under the data directory::
+
+    events/source=<source>/day=<YYYY-MM-DD>/part-<uuid>.parquet   the events
+    staging/<run>/<n>.parquet                                     one scan's rows before commit
+    tmp/                                                          DuckDB spill and scratch files
+    ingest_log.jsonl                                              what each scan added, and from where
+    .lock                                                         one writer at a time
+
+A scan first stages its rows, then commits them in one statement that drops rows whose
+``event_id`` is already in the lake (or twice in the batch) and appends the rest, so ingesting
+the same file twice adds nothing and a crash mid-scan leaves the lake as it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tocsin.events import EVENT_COLUMNS, EVENT_SCHEMA, duckdb_type
+
+_HIVE_TYPES = "{'source': 'VARCHAR', 'day': 'DATE'}"
+
+
+class ParquetSink:
+    """Writes one file's event batches to a staging Parquet file (created on first batch)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path, EVENT_SCHEMA, compression="snappy")
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+        self.rows = 0
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+@dataclass(slots=True)
+class CommitResult:
+    staged: int = 0
+    added: int = 0
+    duplicates: int = 0
+    added_by_source: dict[str, int] = field(default_factory=dict)
+
+
+class Lake:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.events_dir = data_dir / "events"
+        self.tmp_dir = data_dir / "tmp"
+        self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        self.staging_dir = data_dir / "staging" / self.run_id
+        self._sinks: list[ParquetSink] = []
+
+    def prepare(self) -> None:
+        for d in (self.events_dir, self.tmp_dir, self.staging_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the lake's writer lock (a second scan on the same data dir waits)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with (self.data_dir / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def sink(self) -> ParquetSink:
+        sink = ParquetSink(self.staging_dir / f"{len(self._sinks):06d}.parquet")
+        self._sinks.append(sink)
+        return sink
+
+    def event_files(self) -> list[Path]:
+        return sorted(self.events_dir.glob("source=*/day=*/*.parquet"))
+
+    def commit(self, con: duckdb.DuckDBPyConnection) -> CommitResult:
+        """Append staged rows that are not in the lake yet; remove the staging files."""
+        result = CommitResult()
+        staged = [s.path for s in self._sinks if s.rows and s.path.exists()]
+        try:
+            if not staged:
+                return result
+            files = _sql_list(staged)
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT * FROM read_parquet({files})"
+            )
+            row = con.execute(
+                "SELECT count(*), count(DISTINCT event_id), list(DISTINCT source), "
+                "min(day), max(day) FROM _staged"
+            ).fetchone()
+            assert row is not None
+            total, distinct, sources, lo, hi = row
+            result.staged = int(total)
+            dedupe_in_batch = (
+                "QUALIFY row_number() OVER (PARTITION BY event_id "
+                "ORDER BY origin_file, origin_record) = 1"
+                if distinct != total
+                else ""
+            )
+            known = self._known_ids_sql(sources, lo, hi)
+            anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _incoming AS "
+                f"SELECT * FROM _staged {anti} {dedupe_in_batch}"
+            )
+            counts = con.execute(
+                "SELECT source, count(*) FROM _incoming GROUP BY source ORDER BY source"
+            ).fetchall()
+            result.added_by_source = {str(s): int(n) for s, n in counts}
+            result.added = sum(result.added_by_source.values())
+            result.duplicates = result.staged - result.added
+            if result.added:
+                target = str(self.events_dir).replace("'", "''")
+                con.execute(
+                    f"COPY (SELECT * FROM _incoming) TO '{target}' (FORMAT parquet, "
+                    "PARTITION_BY (source, day), APPEND, FILENAME_PATTERN 'part-{uuid}', "
+                    "COMPRESSION zstd)"
+                )
+            self._log(result)
+            return result
+        finally:
+            con.execute("DROP VIEW IF EXISTS _incoming")
+            con.execute("DROP VIEW IF EXISTS _staged")
+            self.discard_staging()
+
+    def discard_staging(self) -> None:
+        for sink in self._sinks:
+            sink.close()
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        self._sinks.clear()
+
+    def _known_ids_sql(self, sources: list[str], lo: Any, hi: Any) -> str | None:
+        if not self.event_files():
+            return None
+        glob = str(self.events_dir / "*" / "*" / "*.parquet").replace("'", "''")
+        names = ", ".join("'" + s.replace("'", "''") + "'" for s in sources)
+        return (
+            f"SELECT event_id FROM read_parquet('{glob}', hive_partitioning = true, "
+            f"hive_types = {_HIVE_TYPES}) WHERE source IN ({names}) "
+            f"AND day BETWEEN DATE '{lo}' AND DATE '{hi}'"
+        )
+
+    def _log(self, result: CommitResult) -> None:
+        entry = {
+            "run": self.run_id,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "staged": result.staged,
+            "added": result.added,
+            "duplicates": result.duplicates,
+            "added_by_source": result.added_by_source,
+        }
+        with (self.data_dir / "ingest_log.jsonl").open("ab") as f:
+            f.write(orjson.dumps(entry) + b"\n")
+
+
+def create_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """(Re)create the ``events`` view over the lake (an empty, typed view if there is none)."""
+    if lake.event_files():
+        glob = str(lake.events_dir / "*" / "*" / "*.parquet").replace("'", "''")
+        cols = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+        con.execute(
+            f"CREATE OR REPLACE VIEW events AS SELECT {cols} FROM read_parquet('{glob}', "
+            f"hive_partitioning = true, hive_types = {_HIVE_TYPES}, union_by_name = true)"
+        )
+    else:
+        cols = ", ".join(f'NULL::{duckdb_type(c)} AS "{c}"' for c in EVENT_COLUMNS)
+        con.execute(f"CREATE OR REPLACE VIEW events AS SELECT {cols} LIMIT 0")
+
+
+def _sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
