@@ -131,6 +131,7 @@ def ingest(
         detect=sources.detect,
         lookup=sources.lookup,
         rejects=rejects,
+        stage=lake,
         options=options or ReadOptions(),
         max_record=max_record,
         tmp_dir=lake.tmp_dir,
@@ -139,11 +140,12 @@ def ingest(
     )
     try:
         for path in files:
-            report = reader.read(path, lake.sink(), forced=forced_format)
+            report = reader.read(path, forced=forced_format)
             result.reports.append(report)
             if on_file is not None:
                 on_file(report)
-        result.commit = lake.commit(con)
+        staged = [r.staged for r in result.reports if r.staged is not None]
+        result.commit = lake.commit(con, staged)
     finally:
         lake.discard_staging()
     return result

@@ -1,0 +1,30 @@
+"""The `tocsin` command line (typer). One module per verb group."""
+
+from __future__ import annotations
+
+import typer
+
+from tocsin import __version__
+from tocsin.cli import formats, rules, scan
+
+app = typer.Typer(
+    name="tocsin",
+    help="Detect, attribute, block and report nation-state attacks on the accounts of people at risk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("scan")(scan.scan)
+app.add_typer(rules.app, name="rules")
+app.command("formats")(formats.formats)
+
+
+@app.command("version")
+def show_version() -> None:
+    """Print tocsin's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -83,7 +83,14 @@ def classify(head: bytes) -> Head | None:
     """Classify the first bytes of a file; None for binary content."""
     if not head.strip():
         return Head(container="text", text="")
-    if b"\x00" in head[:4096] or _binary_ratio(head[:4096]) > 0.10:
+    # Judge by how the file starts: a text log with a corrupted stretch later (NUL bytes after
+    # a crash are common in syslog) is still a log, and its bad lines are rejected one by one.
+    start = head[:512]
+    if (
+        start.startswith(_BINARY_MAGIC)
+        or b"\x00" in start.split(b"\n", 1)[0]
+        or _binary_ratio(start) > 0.30
+    ):
         return None
     text = head.decode("utf-8", errors="replace").removeprefix(BOM)
     stripped = text.lstrip()
@@ -94,6 +101,14 @@ def classify(head: bytes) -> Head | None:
         return Head(container="csv", text=text, header=header)
     lines = text.splitlines()[:64]
     return Head(container="text", text=text, lines=lines)
+
+
+# Signatures of common non-log files found in evidence folders (images, archives, documents).
+_BINARY_MAGIC = (
+    b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"%PDF", b"\x7fELF", b"7z\xbc\xaf",
+    b"Rar!", b"\xd0\xcf\x11\xe0", b"BZh", b"\xfd7zXZ", b"(\xb5/\xfd", b"SQLite format 3",
+    b"PAR1",
+)  # fmt: skip
 
 
 def _binary_ratio(sample: bytes) -> float:
@@ -175,20 +190,23 @@ def _partial_paths(raw: bytes, fixed_prefix: str | None) -> tuple[dict[str, Any]
     return out, array_prefix
 
 
+_HEADER_CELL = re.compile(r"^[A-Za-z_@][\w .@\[\]()/:-]{0,79}$")
+
+
 def _csv_header(text: str) -> list[str] | None:
+    """The header row, if the first line looks like one: 2+ cells that all read as names."""
     first = text.split("\n", 1)[0].rstrip("\r")
-    if first.count(",") < 2 and first.count("\t") < 2:
+    if _SYSLOG_HINT.match(first):
+        return None
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    if first.count(delimiter) < 1:
         return None
     try:
-        dialect = csv.excel_tab if first.count("\t") > first.count(",") else csv.excel
-        header = next(csv.reader([first], dialect))
+        header = next(csv.reader([first], delimiter=delimiter))
     except (csv.Error, StopIteration):
         return None
     names = [h.strip() for h in header]
-    if len(names) < 3 or any(not n for n in names):
-        return None
-    # Header cells are column names: short, no JSON, not a syslog line.
-    if any(len(n) > 80 or n.startswith(("{", "[")) for n in names) or _SYSLOG_HINT.match(first):
+    if len(names) < 2 or not all(_HEADER_CELL.match(n) for n in names):
         return None
     return names
 

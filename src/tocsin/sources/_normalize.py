@@ -83,7 +83,7 @@ def normalize_sql(
         typ = duckdb_type(name)
         expr = col(name)
         if name == "user":
-            expr = f'lower(tocsin_str({expr}))'
+            expr = f"lower(trim(tocsin_clip(tocsin_str(CAST({expr} AS VARCHAR)))))"
         elif name == "event_type":
             expr = f"coalesce({expr}, 'auth')"
         elif name == "reason":
@@ -93,12 +93,14 @@ def normalize_sql(
         elif name == "src_ip":
             expr = f"tocsin_ip({expr})"
         elif typ == "VARCHAR" and name in _CLIPPED:
-            expr = f"tocsin_clip(tocsin_str({expr}))"
+            expr = f"tocsin_clip(tocsin_str(CAST({expr} AS VARCHAR)))"
         out.append(f'TRY_CAST({expr} AS {typ}) AS "{name}"')
     out.append("CAST(time AS DATE) AS day")
     select = ",\n  ".join(out)
     return (
-        f"WITH records AS (SELECT * FROM {records_from}),\n"
-        f"mapped AS ({fmt.sql})\n"
+        # NOT MATERIALIZED: DuckDB would otherwise compute every mapped column of a CTE
+        # referenced twice, even ones a query never reads.
+        f"WITH records AS NOT MATERIALIZED (SELECT * FROM {records_from}),\n"
+        f"mapped AS NOT MATERIALIZED ({fmt.sql})\n"
         f"SELECT\n  {select}\nFROM mapped"
     )

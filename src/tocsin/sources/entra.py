@@ -161,7 +161,7 @@ FROM signins
 
 def _signins_from_graph() -> str:
     extras = ", ".join(f"NULL::VARCHAR AS {e}" for e in _EXTRA)
-    return f"WITH signins AS (SELECT *, {extras} FROM records) {SIGNIN_SQL}"
+    return f"WITH signins AS NOT MATERIALIZED (SELECT *, {extras} FROM records) {SIGNIN_SQL}"
 
 
 # -- entra_diagnostic ---------------------------------------------------------------------
@@ -177,7 +177,7 @@ DIAGNOSTIC_SHAPE: Final[dict[str, Any]] = {
 }
 
 DIAGNOSTIC_SQL: Final = f"""
-WITH signins AS (
+WITH signins AS NOT MATERIALIZED (
   SELECT unnest(properties), time AS _time, tenantId AS _tenant, category AS _category,
          callerIpAddress AS _caller_ip, resultType AS _result_type,
          resultDescription AS _result_description
@@ -381,7 +381,7 @@ ENTRA_SENTINEL: Final = SourceFormat(
     title="Entra ID sign-ins, Log Analytics / Sentinel SigninLogs rows (CSV or JSON)",
     containers=("csv", "ndjson", "json_document"),
     shape=SENTINEL_SHAPE,
-    sql=f"WITH signins AS (SELECT * FROM records) {SIGNIN_SQL}",
+    sql=f"WITH signins AS NOT MATERIALIZED (SELECT * FROM records) {SIGNIN_SQL}",
     sniff=_sniff_sentinel,
     prepare=prepare_sentinel,
     example="Log Analytics: SigninLogs | … → Export → CSV (all columns)",

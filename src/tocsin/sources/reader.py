@@ -3,12 +3,17 @@
 Two paths produce identical events, because both run the format's one SQL mapping:
 
 * **fast** — for clean JSON Lines of a format that needs no Python per record, DuckDB reads
-  the file itself, in parallel, and a second thread counts lines at the same time. Rows arrive
-  in file order, so row *n* is line *n*; if the file has blank lines, a bad record or anything
-  DuckDB refuses, what the fast path wrote is discarded and the careful path runs instead.
+  the file itself, in parallel, and writes the mapped rows to a staging Parquet file in file
+  order, while a second thread counts the lines. Row *n* of the staging file is line *n + 1*;
+  if the file has blank lines, a bad record or anything DuckDB refuses, the staging file is
+  discarded and the careful path runs instead.
 * **careful** — Python streams records (JSON Lines, JSON documents, CSV, text), applies the
   format's ``prepare`` hook, checks each record against the declared shape, rejects what it
-  must with file, line and reason, and writes the rest as clean JSON Lines for DuckDB.
+  must with file, line and reason, and writes the rest as clean JSON Lines for DuckDB, plus a
+  small Parquet file giving each staged row its line and record number.
+
+Either way the staging file keeps the mapping's ``_skip``/``_reject`` columns; skips and rejects
+are counted from it, and the lake's commit reads only the rows that are neither.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from tocsin.events import EVENT_SCHEMA
 from tocsin.sources._containers import (
     Item,
     Record,
@@ -45,13 +50,21 @@ from tocsin.sources._shape import check_shape, duckdb_columns
 from tocsin.sources.base import Head, ReadOptions, RecordError, Skip, SourceFormat
 
 DEFAULT_MAX_RECORD = 1 << 20  # 1 MiB: real sign-in records are a few KiB
-BATCH_ROWS = 122_880
 
 
-class EventSink(Protocol):
-    def write(self, batch: pa.RecordBatch) -> None: ...
-    def discard(self) -> None: ...
-    def close(self) -> None: ...
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """One file's mapped rows awaiting commit to the lake."""
+
+    rows: Path  # Parquet: mapped event columns + _skip + _reject, one row per staged record
+    origins: Path | None  # careful path: Parquet (pos, line, record); None: row n is line n + 1
+    origin_file: str
+
+
+class StageFiles(Protocol):
+    """Hands out paths for one file's staging output (the lake implements this)."""
+
+    def new_stage(self) -> tuple[Path, Path]: ...
 
 
 class RejectSink(Protocol):
@@ -76,6 +89,7 @@ class FileReport:
     seconds: float = 0.0
     min_time: Any = None
     max_time: Any = None
+    staged: Staged | None = None
 
     @property
     def skipped_total(self) -> int:
@@ -88,38 +102,38 @@ class _FastPathRefused(Exception):
 
 @dataclass(slots=True)
 class Reader:
-    """Reads files with one DuckDB connection; formats come from a registry function."""
+    """Reads files with one DuckDB connection; formats come from registry functions."""
 
     con: duckdb.DuckDBPyConnection
     detect: Callable[[Head], SourceFormat | None]
     lookup: Callable[[str], SourceFormat]
     rejects: RejectSink
+    stage: StageFiles
     options: ReadOptions = field(default_factory=ReadOptions)
     max_record: int = DEFAULT_MAX_RECORD
     tmp_dir: Path | None = None
     on_progress: Callable[[int], None] | None = None
     allow_fast: bool = True
-    # While the fast path runs, its rejects wait here: they are only true if it succeeds.
-    _held: list[Rejected] | None = None
 
-    def read(self, path: Path, sink: EventSink, forced: str | None = None) -> FileReport:
+    def read(self, path: Path, forced: str | None = None) -> FileReport:
         started = time.perf_counter()
         report = FileReport(path=str(path))
         try:
-            self._read(path, sink, forced, report)
+            self._read(path, forced, report)
+        except Exception as exc:  # one unreadable file must not end the run
+            report.staged = None
+            report.events = 0
+            report.note = f"could not be read: {type(exc).__name__}: {exc}"
+            self._reject(report, Rejected(None, None, report.note))
         finally:
-            sink.close()
             report.seconds = time.perf_counter() - started
         return report
 
     def _reject(self, report: FileReport, rejected: Rejected) -> None:
         report.rejected += 1
-        if self._held is not None:
-            self._held.append(rejected)
-        else:
-            self.rejects.reject(report.path, report.format, rejected)
+        self.rejects.reject(report.path, report.format, rejected)
 
-    def _read(self, path: Path, sink: EventSink, forced: str | None, report: FileReport) -> None:
+    def _read(self, path: Path, forced: str | None, report: FileReport) -> None:
         try:
             head = classify(read_head(path))
             with path.open("rb") as f:
@@ -149,87 +163,53 @@ class Reader:
         if options.file_mtime is None:
             options = ReadOptions(options.year, options.timezone, path.stat().st_mtime)
         if self.allow_fast and fmt.fast_path and head.container == "ndjson":
-            self._held = []
             try:
-                self._fast(path, fmt, report, sink)
+                report.staged = self._fast(path, fmt, report)
                 report.reader = "fast"
-                held, self._held = self._held, None
-                for rejected in held:
-                    self.rejects.reject(report.path, report.format, rejected)
+                self._account(report, None)
                 return
             except _FastPathRefused:
-                self._held = None
-                sink.discard()
-                report.events = report.records = report.rejected = 0
-                report.skipped.clear()
-                report.min_time = report.max_time = None
+                pass
         report.reader = "careful"
-        self._careful(path, fmt, head, options, report, sink)
+        self._careful(path, fmt, head, options, report)
 
     # -- fast path -----------------------------------------------------------------------
 
-    def _fast(self, path: Path, fmt: SourceFormat, report: FileReport, sink: EventSink) -> None:
-        counter = _LineScan(path, self.on_progress)
-        thread = threading.Thread(target=counter.run, name="tocsin-line-scan", daemon=True)
+    def _fast(self, path: Path, fmt: SourceFormat, report: FileReport) -> Staged:
+        rows, _ = self.stage.new_stage()
+        scan = _LineScan(path, self.on_progress, self.max_record)
+        thread = threading.Thread(target=scan.run, name="tocsin-line-scan", daemon=True)
         thread.start()
-        literal = str(path).replace("'", "''")
         source = (
-            f"read_json('{literal}', format='newline_delimited', "
+            f"read_json({_literal(path)}, format='newline_delimited', "
             f"columns={duckdb_columns(fmt.shape)}, "
             f"compression='{'gzip' if report.compressed else 'none'}', "
             f"maximum_object_size={self.max_record})"
         )
-        rows = 0
         try:
-            stream = self.con.sql(normalize_sql(self.con, fmt, source)).to_arrow_reader(BATCH_ROWS)
-            # Rejections by the mapping (no timestamp…) need line numbers too, so the fast path
-            # must know every row's line before it emits anything: that is the line scan's job.
-            pending: list[pa.RecordBatch] = []
-            for batch in stream:
-                pending.append(batch)
-                rows += batch.num_rows
-                if len(pending) >= 8:
-                    self._flush_fast(pending, rows, fmt, report, sink, counter, thread)
-                    pending = []
-            thread.join()
-            if counter.failed or counter.blank_lines or counter.lines != rows:
-                raise _FastPathRefused
-            self._flush_fast(pending, rows, fmt, report, sink, counter, thread)
+            written = self._copy(normalize_sql(self.con, fmt, source), rows)
         except duckdb.Error as exc:
             thread.join()
+            rows.unlink(missing_ok=True)
             raise _FastPathRefused from exc
-
-    def _flush_fast(
-        self,
-        batches: list[pa.RecordBatch],
-        rows_so_far: int,
-        fmt: SourceFormat,
-        report: FileReport,
-        sink: EventSink,
-        counter: _LineScan,
-        thread: threading.Thread,
-    ) -> None:
-        # Emitting before the line scan finishes is safe only while it has seen no blank line
-        # above these rows; a later refusal discards everything written for the file anyway.
-        if counter.blank_lines:
+        thread.join()
+        if scan.failed or scan.blank_lines or scan.too_long or scan.lines != written:
+            rows.unlink(missing_ok=True)
             raise _FastPathRefused
-        first = rows_so_far - sum(b.num_rows for b in batches) + 1
-        for batch in batches:
-            n = batch.num_rows
-            numbers = pa.array(range(first, first + n), pa.int64())
-            self._emit(batch, numbers, numbers, fmt, report, sink)
-            first += n
+        report.records = written
+        return Staged(rows, None, report.path)
+
+    def _copy(self, select: str, target: Path) -> int:
+        """Write a mapping's rows, in input order, to a Parquet file; return the row count."""
+        row = self.con.execute(
+            f"COPY ({select}) TO {_literal(target)} (FORMAT parquet, COMPRESSION snappy)"
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     # -- careful path --------------------------------------------------------------------
 
     def _careful(
-        self,
-        path: Path,
-        fmt: SourceFormat,
-        head: Head,
-        options: ReadOptions,
-        report: FileReport,
-        sink: EventSink,
+        self, path: Path, fmt: SourceFormat, head: Head, options: ReadOptions, report: FileReport
     ) -> None:
         lines = array("q")
         records = array("q")
@@ -240,7 +220,7 @@ class Reader:
                 "wb", suffix=".ndjson", dir=self.tmp_dir, delete=False
             ) as tmp,
         ):
-            tmp_path = Path(tmp.name)
+            clean = Path(tmp.name)
             try:
                 for item in self._items(stream, head):
                     if isinstance(item, Rejected):
@@ -248,19 +228,19 @@ class Reader:
                         continue
                     report.records += 1
                     for value in self._prepared(item, fmt, options, report):
-                        data = _dump(value, fmt, self.max_record)
+                        data = _dump(value, self.max_record)
                         if isinstance(data, str):
                             self._reject(report, Rejected(item.record, item.line, data))
                             continue
                         tmp.write(data)
                         lines.append(item.line if item.line is not None else -1)
                         records.append(item.record)
-                tmp.flush()
                 tmp.close()
                 if records:
-                    self._map_clean_file(tmp_path, fmt, lines, records, report, sink)
+                    report.staged = self._stage_clean(clean, fmt, lines, records, report)
+                    self._account(report, (lines, records))
             finally:
-                tmp_path.unlink(missing_ok=True)
+                clean.unlink(missing_ok=True)
 
     def _items(self, stream: IO[bytes], head: Head) -> Iterator[Item]:
         if head.container == "ndjson":
@@ -287,9 +267,6 @@ class Reader:
                 reason = f"{fmt.name} could not map this record ({type(exc).__name__}: {exc})"
                 self._reject(report, Rejected(item.record, item.line, reason, _preview(item)))
                 return []
-        if isinstance(value, Skip):
-            report.skipped[value.reason] += 1
-            return []
         values = value if isinstance(value, list) else [value]
         out = []
         for v in values:
@@ -304,91 +281,64 @@ class Reader:
             out.append(v)
         return out
 
-    def _map_clean_file(
+    def _stage_clean(
         self,
         clean: Path,
         fmt: SourceFormat,
         lines: array[int],
         records: array[int],
         report: FileReport,
-        sink: EventSink,
-    ) -> None:
-        literal = str(clean).replace("'", "''")
+    ) -> Staged:
+        rows, origins = self.stage.new_stage()
         source = (
-            f"read_json('{literal}', format='newline_delimited', "
+            f"read_json({_literal(clean)}, format='newline_delimited', "
             f"columns={duckdb_columns(fmt.shape)}, maximum_object_size={self.max_record * 2})"
         )
-        all_lines = pa.array(lines, pa.int64())
-        all_lines = pc.if_else(pc.equal(all_lines, -1), pa.scalar(None, pa.int64()), all_lines)
-        all_records = pa.array(records, pa.int64())
-        offset = 0
-        stream = self.con.sql(normalize_sql(self.con, fmt, source)).to_arrow_reader(BATCH_ROWS)
-        for batch in stream:
-            n = batch.num_rows
-            self._emit(
-                batch,
-                all_lines.slice(offset, n),
-                all_records.slice(offset, n),
-                fmt,
-                report,
-                sink,
-            )
-            offset += n
-        if offset != len(records):
-            raise RuntimeError(f"{clean}: mapped {offset} rows for {len(records)} records")
+        written = self._copy(normalize_sql(self.con, fmt, source), rows)
+        if written != len(records):
+            raise RuntimeError(f"{clean}: mapped {written} rows for {len(records)} records")
+        line_col = pa.array(lines, pa.int64())
+        line_col = pc.if_else(pc.equal(line_col, -1), pa.scalar(None, pa.int64()), line_col)
+        table = pa.table(
+            {"pos": pa.array(range(len(records)), pa.int64()), "line": line_col,
+             "record": pa.array(records, pa.int64())}
+        )  # fmt: skip
+        pq.write_table(table, origins, compression="snappy")
+        return Staged(rows, origins, report.path)
 
-    # -- shared ----------------------------------------------------------------------------
+    # -- counting skips, rejects and events from the staging file ------------------------
 
-    def _emit(
-        self,
-        batch: pa.RecordBatch,
-        lines: pa.Array,
-        records: pa.Array,
-        fmt: SourceFormat,
-        report: FileReport,
-        sink: EventSink,
-    ) -> None:
-        skip = batch.column("_skip")
-        reject = batch.column("_reject")
-        if report.reader is None:  # the fast path: one record per row
-            report.records += batch.num_rows
-        if skip.null_count < len(skip):
-            for entry in pc.value_counts(skip.drop_null()).to_pylist():
-                report.skipped[entry["values"]] += entry["counts"]
-        if reject.null_count < len(reject):
-            for i in pc.indices_nonzero(pc.is_valid(reject)).to_pylist():
-                line = lines[i].as_py()
-                self._reject(
-                    report,
-                    Rejected(records[i].as_py(), line, str(reject[i].as_py())),
-                )
-        keep = pc.and_(pc.is_null(skip), pc.is_null(reject))
-        if pc.all(keep).as_py():
-            kept, kept_lines, kept_records = batch, lines, records
-        else:
-            kept = batch.filter(keep)
-            kept_lines = lines.filter(keep)
-            kept_records = records.filter(keep)
-        n = kept.num_rows
-        if not n:
-            return
-        columns = []
-        for name in EVENT_SCHEMA.names:
-            if name == "origin_file":
-                columns.append(pa.repeat(pa.scalar(report.path, pa.string()), n))  # type: ignore[attr-defined]
-            elif name == "origin_line":
-                columns.append(kept_lines)
-            elif name == "origin_record":
-                columns.append(kept_records)
+    def _account(self, report: FileReport, origins: tuple[array[int], array[int]] | None) -> None:
+        staged = report.staged
+        assert staged is not None
+        rows = _literal(staged.rows)
+        summary = self.con.execute(
+            f"SELECT count(*) FILTER (WHERE _skip IS NULL AND _reject IS NULL), "
+            f"min(time) FILTER (WHERE _skip IS NULL AND _reject IS NULL), "
+            f"max(time) FILTER (WHERE _skip IS NULL AND _reject IS NULL) FROM read_parquet({rows})"
+        ).fetchone()
+        assert summary is not None
+        report.events, report.min_time, report.max_time = int(summary[0]), summary[1], summary[2]
+        for reason, count in self.con.execute(
+            f"SELECT _skip, count(*) FROM read_parquet({rows}) WHERE _skip IS NOT NULL "
+            "GROUP BY _skip ORDER BY 2 DESC"
+        ).fetchall():
+            report.skipped[str(reason)] += int(count)
+        for pos, reason in self.con.execute(
+            f"SELECT file_row_number, _reject FROM read_parquet({rows}, file_row_number = true) "
+            "WHERE _reject IS NOT NULL ORDER BY file_row_number"
+        ).fetchall():
+            if origins is None:
+                line: int | None = int(pos) + 1
+                record = int(pos) + 1
             else:
-                columns.append(kept.column(name))
-        out = pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
-        times = out.column("time")
-        lo, hi = pc.min(times).as_py(), pc.max(times).as_py()
-        report.min_time = lo if report.min_time is None else min(report.min_time, lo)
-        report.max_time = hi if report.max_time is None else max(report.max_time, hi)
-        report.events += n
-        sink.write(out)
+                line = origins[0][pos] if origins[0][pos] >= 0 else None
+                record = origins[1][pos]
+            self._reject(report, Rejected(record, line, str(reason)))
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _preview(item: Record) -> str:
@@ -397,7 +347,7 @@ def _preview(item: Record) -> str:
     return text[:200]
 
 
-def _dump(value: dict[str, Any], fmt: SourceFormat, limit: int) -> bytes | str:
+def _dump(value: dict[str, Any], limit: int) -> bytes | str:
     try:
         data = orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
     except (TypeError, orjson.JSONEncodeError) as exc:
@@ -407,17 +357,24 @@ def _dump(value: dict[str, Any], fmt: SourceFormat, limit: int) -> bytes | str:
     return data
 
 
-_BLANK = re.compile(rb"(?:\A|\n)[ \t\r]*\n")
+# A line holding only whitespace (DuckDB skips such lines, which would shift line numbers).
+# Searched as literal-led patterns so the scan runs at memory speed beside DuckDB.
+_BLANK_INSIDE = re.compile(rb"\n[ \t\r]*\n")
+_BLANK_FIRST = re.compile(rb"[ \t\r]*\n")
 
 
 class _LineScan:
     """Counts the lines of a file and notices blank ones, while DuckDB parses it."""
 
-    def __init__(self, path: Path, on_progress: Callable[[int], None] | None) -> None:
+    def __init__(
+        self, path: Path, on_progress: Callable[[int], None] | None, max_line: int
+    ) -> None:
         self.path = path
         self.on_progress = on_progress
+        self.max_line = max_line
         self.lines = 0
         self.blank_lines = False
+        self.too_long = False  # DuckDB does not enforce a record size; the careful path does
         self.failed = False
 
     def run(self) -> None:
@@ -434,11 +391,33 @@ class _LineScan:
                     whole, rest = data[:cut], data[cut:]
                     if whole:
                         self.lines += whole.count(b"\n")
-                        if not self.blank_lines and _BLANK.search(whole):
+                        if not self.blank_lines and (
+                            _BLANK_FIRST.match(whole) or _BLANK_INSIDE.search(whole)
+                        ):
                             self.blank_lines = True
+                        self.too_long = self.too_long or _has_long_line(whole, self.max_line)
+                    if len(rest) > self.max_line:
+                        self.too_long = True
+                        return
                 if rest.strip():
                     self.lines += 1
                 elif rest:
                     self.blank_lines = True
         except Exception:  # truncated gzip, I/O error: let the careful path explain it
             self.failed = True
+
+
+def _has_long_line(data: bytes, limit: int) -> bool:
+    """True if ``data`` (whole lines) has a line longer than ``limit`` bytes.
+
+    Jumps a window at a time: if the window after ``pos`` holds a newline, every line that
+    starts inside it is shorter than the window, so the scan resumes after its last newline.
+    """
+    pos = 0
+    end = len(data)
+    while end - pos > limit:
+        last = data.rfind(b"\n", pos, pos + limit + 1)
+        if last < 0:
+            return True
+        pos = last + 1
+    return False

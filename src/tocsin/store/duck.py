@@ -28,13 +28,13 @@ _KEEP = MAX_TEXT - 24
 
 MACROS = [
     # Text that means "nothing": empty, or the literal null some connectors write as a string.
+    # (x must be VARCHAR; kept to plain comparisons because it runs on every text column.)
     """CREATE OR REPLACE MACRO tocsin_str(x) AS
-       CASE WHEN x IS NULL THEN NULL
-            WHEN trim(x::VARCHAR) IN ('', 'null', 'NULL', 'None', 'undefined') THEN NULL
-            ELSE trim(x::VARCHAR) END""",
+       CASE WHEN x IN ('', 'null', 'NULL', 'None', 'undefined') THEN NULL ELSE x END""",
     # Attacker-controlled free text is cut, visibly, so it cannot bloat the lake or a report.
+    # strlen (bytes) is a cheap first test; the cut itself counts characters.
     f"""CREATE OR REPLACE MACRO tocsin_clip(x) AS
-       CASE WHEN length(x) > {MAX_TEXT}
+       CASE WHEN strlen(x) > {MAX_TEXT} AND length(x) > {MAX_TEXT}
             THEN left(x, {_KEEP}) || ' …[' || (length(x) - {_KEEP}) || ' chars cut]'
             ELSE x END""",
     f"""CREATE OR REPLACE MACRO tocsin_ts(x) AS

@@ -27,38 +27,10 @@ from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from tocsin.events import EVENT_COLUMNS, EVENT_SCHEMA, duckdb_type
+from tocsin.events import EVENT_COLUMNS, duckdb_type
+from tocsin.sources.reader import Staged
 
 _HIVE_TYPES = "{'source': 'VARCHAR', 'day': 'DATE'}"
-
-
-class ParquetSink:
-    """Writes one file's event batches to a staging Parquet file (created on first batch)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.rows = 0
-        self._writer: pq.ParquetWriter | None = None
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, EVENT_SCHEMA, compression="snappy")
-        self._writer.write_batch(batch)
-        self.rows += batch.num_rows
-
-    def discard(self) -> None:
-        self.close()
-        self.path.unlink(missing_ok=True)
-        self.rows = 0
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
 
 @dataclass(slots=True)
@@ -76,7 +48,7 @@ class Lake:
         self.tmp_dir = data_dir / "tmp"
         self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         self.staging_dir = data_dir / "staging" / self.run_id
-        self._sinks: list[ParquetSink] = []
+        self._stages = 0
 
     def prepare(self) -> None:
         for d in (self.events_dir, self.tmp_dir, self.staging_dir):
@@ -93,25 +65,24 @@ class Lake:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def sink(self) -> ParquetSink:
-        sink = ParquetSink(self.staging_dir / f"{len(self._sinks):06d}.parquet")
-        self._sinks.append(sink)
-        return sink
+    def new_stage(self) -> tuple[Path, Path]:
+        """Paths for one file's staged rows and its origin map."""
+        self._stages += 1
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        stem = self.staging_dir / f"{self._stages:06d}"
+        return stem.with_suffix(".rows.parquet"), stem.with_suffix(".origins.parquet")
 
     def event_files(self) -> list[Path]:
         return sorted(self.events_dir.glob("source=*/day=*/*.parquet"))
 
-    def commit(self, con: duckdb.DuckDBPyConnection) -> CommitResult:
+    def commit(self, con: duckdb.DuckDBPyConnection, staged: list[Staged]) -> CommitResult:
         """Append staged rows that are not in the lake yet; remove the staging files."""
         result = CommitResult()
-        staged = [s.path for s in self._sinks if s.rows and s.path.exists()]
+        parts = [_staged_select(s) for s in staged if s.rows.exists()]
         try:
-            if not staged:
+            if not parts:
                 return result
-            files = _sql_list(staged)
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _staged AS SELECT * FROM read_parquet({files})"
-            )
+            con.execute("CREATE OR REPLACE TEMP VIEW _staged AS " + " UNION ALL ".join(parts))
             row = con.execute(
                 "SELECT count(*), count(DISTINCT event_id), list(DISTINCT source), "
                 "min(day), max(day) FROM _staged"
@@ -119,6 +90,8 @@ class Lake:
             assert row is not None
             total, distinct, sources, lo, hi = row
             result.staged = int(total)
+            if not total:
+                return result
             dedupe_in_batch = (
                 "QUALIFY row_number() OVER (PARTITION BY event_id "
                 "ORDER BY origin_file, origin_record) = 1"
@@ -128,7 +101,7 @@ class Lake:
             known = self._known_ids_sql(sources, lo, hi)
             anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
             con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _incoming AS "
+                f"CREATE OR REPLACE TEMP TABLE _incoming AS "
                 f"SELECT * FROM _staged {anti} {dedupe_in_batch}"
             )
             counts = con.execute(
@@ -140,22 +113,19 @@ class Lake:
             if result.added:
                 target = str(self.events_dir).replace("'", "''")
                 con.execute(
-                    f"COPY (SELECT * FROM _incoming) TO '{target}' (FORMAT parquet, "
+                    f"COPY _incoming TO '{target}' (FORMAT parquet, "
                     "PARTITION_BY (source, day), APPEND, FILENAME_PATTERN 'part-{uuid}', "
                     "COMPRESSION zstd)"
                 )
             self._log(result)
             return result
         finally:
-            con.execute("DROP VIEW IF EXISTS _incoming")
+            con.execute("DROP TABLE IF EXISTS _incoming")
             con.execute("DROP VIEW IF EXISTS _staged")
             self.discard_staging()
 
     def discard_staging(self) -> None:
-        for sink in self._sinks:
-            sink.close()
         shutil.rmtree(self.staging_dir, ignore_errors=True)
-        self._sinks.clear()
 
     def _known_ids_sql(self, sources: list[str], lo: Any, hi: Any) -> str | None:
         if not self.event_files():
@@ -195,5 +165,22 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         con.execute(f"CREATE OR REPLACE VIEW events AS SELECT {cols} LIMIT 0")
 
 
-def _sql_list(paths: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+def _lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _staged_select(staged: Staged) -> str:
+    """Rows of one staging file that are events, with their origin, in contract order."""
+    rows = f"read_parquet({_lit(staged.rows)}, file_row_number = true)"
+    if staged.origins is None:
+        origin = "s.file_row_number + 1 AS origin_line, s.file_row_number + 1 AS origin_record"
+        source = f"{rows} s"
+    else:
+        origin = "o.line AS origin_line, o.record AS origin_record"
+        source = f"{rows} s JOIN read_parquet({_lit(staged.origins)}) o ON o.pos = s.file_row_number"
+    columns = ", ".join(
+        (f"{_lit(staged.origin_file)} AS origin_file" if c == "origin_file" else
+         origin if c == "origin_line" else f's."{c}"')
+        for c in EVENT_COLUMNS if c != "origin_record"
+    )  # fmt: skip
+    return f"SELECT {columns} FROM {source} WHERE s._skip IS NULL AND s._reject IS NULL"

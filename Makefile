@@ -1,0 +1,42 @@
+# The two commands of the README, and a few helpers. Everything installs into ./.venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO := .tocsin-demo
+
+.PHONY: demo test lint typecheck unit bench bench-quality clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## demo: install, then scan the bundled sample data (real exports + a synthetic attack)
+demo: $(VENV)/.installed
+	$(BIN)/tocsin scan samples/logs --data-dir $(DEMO)/data --out $(DEMO)/out
+	@echo "Results: $(DEMO)/out/alerts.jsonl, $(DEMO)/out/scan.json"
+
+## test: lint, format check, strict typing, then the whole test suite
+test: $(VENV)/.installed-dev lint typecheck unit
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy src
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+## bench: ingest throughput and memory against a raw DuckDB pass (see bench/README.md)
+bench: $(VENV)/.installed
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(DEMO) bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,75 @@
+-- Password spray from one address: many accounts, few tries each, within a sliding window.
+WITH fails AS (
+    SELECT src_ip, tenant, "user", time, event_id, src_asn, src_country, user_agent
+    FROM events
+    WHERE event_type = 'auth'
+      AND outcome IN ('failure', 'blocked')
+      AND reason IN ('bad_password', 'unknown_user', 'locked')
+      AND src_ip IS NOT NULL AND "user" IS NOT NULL
+),
+windowed AS (
+    SELECT *,
+        count(DISTINCT "user") OVER address_time_window AS users_in_window,
+        CASE WHEN time - lag(time) OVER address_order <= to_minutes($window_minutes)
+             THEN 0 ELSE 1 END AS starts_episode
+    FROM fails
+    WINDOW address_order AS (PARTITION BY src_ip ORDER BY time, event_id),
+           address_time_window AS (PARTITION BY src_ip ORDER BY time
+               RANGE BETWEEN to_minutes($window_minutes) PRECEDING AND CURRENT ROW)
+),
+episodes AS (
+    SELECT *,
+        sum(starts_episode) OVER (PARTITION BY src_ip ORDER BY time, event_id
+                                  ROWS UNBOUNDED PRECEDING) AS episode
+    FROM windowed
+),
+spray AS (
+    SELECT src_ip, episode,
+        min(time) AS first_seen,
+        max(time) AS last_seen,
+        count(*) AS failures,
+        count(DISTINCT "user") AS distinct_users,
+        max(users_in_window) AS peak_users_in_window,
+        list(DISTINCT "user") AS users,
+        list(DISTINCT tenant) FILTER (WHERE tenant IS NOT NULL) AS tenants,
+        list(DISTINCT src_asn) FILTER (WHERE src_asn IS NOT NULL) AS src_asns,
+        list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
+        list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
+        list(event_id ORDER BY time, event_id)[1:20] AS evidence_ids
+    FROM episodes
+    GROUP BY src_ip, episode
+    HAVING max(users_in_window) >= $min_users
+       AND count(*) <= $max_attempts_per_user * count(DISTINCT "user")
+),
+-- Targeted accounts that then signed in (or proved the password) from the same address.
+landed AS (
+    SELECT s.src_ip, s.episode, list(DISTINCT e."user") AS succeeded
+    FROM spray s
+    JOIN events e
+      ON e.src_ip = s.src_ip
+     AND e.event_type IN ('auth', 'mfa')
+     AND (e.credential_valid OR e.outcome = 'success')
+     AND e.time BETWEEN s.first_seen AND s.last_seen + to_minutes($success_within_minutes)
+     AND list_contains(s.users, e."user")
+    GROUP BY s.src_ip, s.episode
+)
+SELECT
+    concat_ws('|', s.src_ip, strftime(s.first_seen, '%Y-%m-%dT%H:%M:%S')) AS group_key,
+    CASE WHEN len(s.tenants) = 1 THEN s.tenants[1] END AS tenant,
+    s.src_ip, [s.src_ip] AS src_ips,
+    s.users, coalesce(l.succeeded, []) AS compromised_users,
+    CASE WHEN len(coalesce(l.succeeded, [])) > 0 THEN 'high' END AS severity,
+    s.first_seen, s.last_seen, s.src_asns, s.countries, s.user_agents,
+    s.failures AS evidence_count, s.evidence_ids,
+    s.failures, s.distinct_users, s.peak_users_in_window, s.tenants,
+    round(s.failures / s.distinct_users, 1) AS attempts_per_user,
+    $window_minutes AS window_minutes,
+    CASE WHEN len(coalesce(l.succeeded, [])) = 0 THEN ''
+         ELSE ' Afterwards ' || len(l.succeeded) || ' of the targeted accounts signed in from '
+              || 'this address (' || array_to_string(l.succeeded[1:5], ', ')
+              || '): treat them as compromised.' END AS outcome_note
+FROM spray s
+LEFT JOIN landed l USING (src_ip, episode)
+-- A shared egress, not a spray: most of the failed accounts sign in from it afterwards.
+WHERE len(coalesce(l.succeeded, [])) <= $max_success_share * s.distinct_users
+ORDER BY s.first_seen, s.src_ip

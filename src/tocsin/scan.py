@@ -1,0 +1,158 @@
+"""`tocsin scan` as a library call: ingest files, run every rule, write the results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tocsin import __version__
+from tocsin.detect.engine import Evaluation, evaluate
+from tocsin.detect.rules import RuleError, load_rules
+from tocsin.events import SEVERITIES
+from tocsin.ingest import IngestResult, RejectLog, ingest
+from tocsin.sources.base import ReadOptions
+from tocsin.sources.reader import DEFAULT_MAX_RECORD, FileReport
+from tocsin.store.duck import connect
+from tocsin.store.lake import Lake, create_views
+
+
+class RulesBroken(Exception):
+    """The installed rules do not load; scanning with a silently missing rule is worse."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(slots=True)
+class ScanConfig:
+    paths: Sequence[Path]
+    data_dir: Path
+    out_dir: Path | None = None
+    forced_format: str | None = None
+    read_options: ReadOptions = field(default_factory=ReadOptions)
+    max_record: int = DEFAULT_MAX_RECORD
+    memory_limit: str | None = None
+    threads: int | None = None
+
+
+@dataclass(slots=True)
+class ScanResult:
+    ingest: IngestResult
+    evaluation: Evaluation
+    rejects: RejectLog
+    seconds: float
+    alerts_path: Path | None = None
+    rejects_path: Path | None = None
+
+    def alerts_by_severity(self) -> dict[str, int]:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for alert in self.evaluation.alerts:
+            counts[alert.severity] += 1
+        return counts
+
+    def events_by_source(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for report in self.ingest.reports:
+            if report.source and report.events:
+                counts[report.source] = counts.get(report.source, 0) + report.events
+        return counts
+
+
+def run_scan(
+    config: ScanConfig,
+    *,
+    on_file: Callable[[FileReport], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScanResult:
+    started = time.perf_counter()
+    rules = load_rules()
+    if rules.errors:
+        raise RulesBroken(rules.errors)
+    lake = Lake(config.data_dir)
+    rejects_path = config.out_dir / "rejects.jsonl" if config.out_dir else None
+    rejects = RejectLog(rejects_path)
+    try:
+        with lake.locked():
+            lake.prepare()
+            con = connect(
+                memory_limit=config.memory_limit,
+                threads=config.threads,
+                temp_directory=lake.tmp_dir,
+            )
+            try:
+                ingested = ingest(
+                    config.paths,
+                    lake,
+                    con,
+                    rejects,
+                    forced_format=config.forced_format,
+                    options=config.read_options,
+                    max_record=config.max_record,
+                    on_file=on_file,
+                    on_progress=on_progress,
+                )
+                create_views(con, lake)
+                evaluation = evaluate(con, rules.rules)
+            finally:
+                con.close()
+    finally:
+        rejects.close()
+    result = ScanResult(ingested, evaluation, rejects, time.perf_counter() - started)
+    if config.out_dir is not None:
+        result.rejects_path = rejects_path
+        result.alerts_path = write_outputs(config, result)
+    return result
+
+
+def write_outputs(config: ScanConfig, result: ScanResult) -> Path:
+    """alerts.jsonl (contract 2) and scan.json (what was read, skipped, rejected, found)."""
+    assert config.out_dir is not None
+    out = config.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    alerts_path = out / "alerts.jsonl"
+    with alerts_path.open("wb") as f:
+        for alert in result.evaluation.alerts:
+            f.write(orjson.dumps(alert.to_dict()) + b"\n")
+    summary: dict[str, Any] = {
+        "tocsin": __version__,
+        "data_dir": str(config.data_dir),
+        "seconds": round(result.seconds, 3),
+        "files": [_file_summary(r) for r in result.ingest.reports],
+        "missing_inputs": result.ingest.unreadable,
+        "events_by_source": result.events_by_source(),
+        "lake": {
+            "staged": result.ingest.commit.staged,
+            "added": result.ingest.commit.added,
+            "duplicates": result.ingest.commit.duplicates,
+        },
+        "rejects": result.rejects.count,
+        "alerts_by_severity": result.alerts_by_severity(),
+        "rules": [
+            {"rule": r.rule, "alerts": r.alerts, "seconds": round(r.seconds, 3), "error": r.error}
+            for r in result.evaluation.runs
+        ],
+    }
+    (out / "scan.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    return alerts_path
+
+
+def _file_summary(report: FileReport) -> dict[str, Any]:
+    return {
+        "path": report.path,
+        "format": report.format,
+        "container": report.container,
+        "compressed": report.compressed,
+        "reader": report.reader,
+        "records": report.records,
+        "events": report.events,
+        "skipped": dict(report.skipped),
+        "rejected": report.rejected,
+        "note": report.note,
+        "seconds": round(report.seconds, 3),
+    }

@@ -1,0 +1,1 @@
+"""Synthetic, labelled sign-in logs in real vendor formats (fixtures, benchmarks, drills)."""
