@@ -44,7 +44,8 @@ _APPS = [
     ("Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", "Browser"),
     ("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Mobile Apps and Desktop clients"),
     ("OfficeHome", "4765445b-32c6-49b0-83e6-1d93765276ca", "Browser"),
-    ("Microsoft Authentication Broker", "29d9ed98-a469-4536-ade2-f981bc1d605e", "Mobile Apps and Desktop clients"),
+    ("Microsoft Authentication Broker", "29d9ed98-a469-4536-ade2-f981bc1d605e",
+     "Mobile Apps and Desktop clients"),
     ("Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", "Exchange ActiveSync"),
 ]  # fmt: skip
 _AGENTS = [
@@ -155,7 +156,9 @@ _DECLARED = (
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=2_000_000)
     parser.add_argument("--workdir", type=Path, default=HERE / "out")
     parser.add_argument("--keep", action="store_true", help="keep the generated file and lake")
@@ -167,7 +170,9 @@ def main() -> int:
         print(f"generating {args.records:,} records → {data}", flush=True)
         t = time.perf_counter()
         generate(data, args.records)
-        print(f"  {data.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t:.1f} s", flush=True)
+        print(
+            f"  {data.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t:.1f} s", flush=True
+        )
     lake, out = work / "lake", work / "scan-out"
     shutil.rmtree(lake, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
@@ -192,7 +197,10 @@ def main() -> int:
     print(f"tocsin scan                {scan_s:>12.1f} s   {rate:>10,.0f} events/s   "
           f"peak RSS {scan_gb:.2f} GB")  # fmt: skip
     print(f"raw DuckDB, auto-detect    {auto_s:>12.1f} s   {args.records / auto_s:>10,.0f} rows/s")
-    print(f"raw DuckDB, declared cols  {declared_s:>12.1f} s   {args.records / declared_s:>10,.0f} rows/s")
+    print(
+        f"raw DuckDB, declared cols  {declared_s:>12.1f} s   "
+        f"{args.records / declared_s:>10,.0f} rows/s"
+    )
     print(f"ratio scan / raw (auto)    {ratio:>12.2f}×   (declared: {scan_s / declared_s:.2f}×)")
     print(f"alerts                     {sum(summary['alerts_by_severity'].values()):>12,}")
     checks = [

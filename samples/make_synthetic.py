@@ -23,13 +23,53 @@ from tocsin.simulate.entra_records import Place, signin_record
 OUT = Path(__file__).resolve().parent / "logs" / "synthetic" / "campaign-office-2020-09.ndjson"
 TENANT = "4d6f8a2b-1c3e-4a5f-9b7d-2e8c0f1a3b5c"
 DOMAIN = "harper2020.example"
-FIRST = (
-    "ana ben chloe dev eli fatima gus hana ivan jo kai lena mo nia omar pia quinn rosa sam "
-    "tariq uma vic wes xena yan zoe adam beth carl dina emil faye gary hugo iris jake kira "
-    "liam mia noah"
-).split()
+FIRST = [
+    "ana",
+    "ben",
+    "chloe",
+    "dev",
+    "eli",
+    "fatima",
+    "gus",
+    "hana",
+    "ivan",
+    "jo",
+    "kai",
+    "lena",
+    "mo",
+    "nia",
+    "omar",
+    "pia",
+    "quinn",
+    "rosa",
+    "sam",
+    "tariq",
+    "uma",
+    "vic",
+    "wes",
+    "xena",
+    "yan",
+    "zoe",
+    "adam",
+    "beth",
+    "carl",
+    "dina",
+    "emil",
+    "faye",
+    "gary",
+    "hugo",
+    "iris",
+    "jake",
+    "kira",
+    "liam",
+    "mia",
+    "noah",
+]
 OFFICE = Place("203.0.113.10", "US", "Philadelphia", "Pennsylvania", 39.95, -75.16)
-TOR = [Place(f"185.220.101.{n}", "DE", "Frankfurt am Main", "Hesse", 50.11, 8.68) for n in (7, 33, 47, 132)]
+TOR = [
+    Place(f"185.220.101.{n}", "DE", "Frankfurt am Main", "Hesse", 50.11, 8.68)
+    for n in (7, 33, 47, 132)
+]
 SPRAY = Place("45.153.160.2", "NL", "Amsterdam", "North Holland", 52.37, 4.9, asn=60117)
 TOR_UA = "Mozilla/5.0 (Windows NT 10.0; rv:102.0) Gecko/20100101 Firefox/102.0"
 SCRIPT_UA = "python-requests/2.24.0"
@@ -79,7 +119,14 @@ def main() -> None:
     for i in range(14):
         add(night + timedelta(seconds=83 * i), target, TOR[i % 4], 50126, user_agent=TOR_UA,
             browser="Firefox 102.0")  # fmt: skip
-    add(night + timedelta(minutes=22), target, TOR[0], 50074, user_agent=TOR_UA, browser="Firefox 102.0")
+    add(
+        night + timedelta(minutes=22),
+        target,
+        TOR[0],
+        50074,
+        user_agent=TOR_UA,
+        browser="Firefox 102.0",
+    )
     # Attack 2: a spray from one hosting address, one try per account; one lands.
     spray = start + timedelta(days=4, hours=3)
     for i, user in enumerate(users[10:26]):

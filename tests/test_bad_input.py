@@ -11,7 +11,9 @@ import pytest
 from tests.helpers import IDENTITY, ingest_paths
 from tocsin.ingest import RejectEntry
 
-GOOD = (IDENTITY / "entra_diagnostic_records" / "elastic-integrations_test-signinlogs-raw_subset.ndjson")
+GOOD = (
+    IDENTITY / "entra_diagnostic_records" / "elastic-integrations_test-signinlogs-raw_subset.ndjson"
+)
 ADELE = IDENTITY / "entra_signinlogs" / "sentinel-traininglab_sign-in_adelete.csv"
 
 

@@ -11,7 +11,9 @@ import pytest
 from tests.helpers import IDENTITY, ingest_paths
 from tocsin.sources.entra_codes import ENTRA_CODES
 
-DIAGNOSTIC = IDENTITY / "entra_diagnostic_records" / "elastic-integrations_test-signinlogs-raw_subset.ndjson"
+DIAGNOSTIC = (
+    IDENTITY / "entra_diagnostic_records" / "elastic-integrations_test-signinlogs-raw_subset.ndjson"
+)
 ADELE = IDENTITY / "entra_signinlogs" / "sentinel-traininglab_sign-in_adelete.csv"
 DISABLED = IDENTITY / "entra_signinlogs" / "sentinel-traininglab_disable_accounts.csv"
 
@@ -105,7 +107,8 @@ def test_reingesting_the_same_file_adds_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", [0, 50053, 50055, 50057, 50034, 50074, 50076, 50126, 50140, 50158, 53003, 500121, 530032]
+    "code",
+    [0, 50053, 50055, 50057, 50034, 50074, 50076, 50126, 50140, 50158, 53003, 500121, 530032],
 )
 def test_required_error_codes_are_mapped(code: int) -> None:
     assert code in {c.code for c in ENTRA_CODES}

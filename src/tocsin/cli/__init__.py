@@ -9,7 +9,10 @@ from tocsin.cli import formats, rules, scan
 
 app = typer.Typer(
     name="tocsin",
-    help="Detect, attribute, block and report nation-state attacks on the accounts of people at risk.",
+    help=(
+        "Detect, attribute, block and report nation-state attacks on the accounts of "
+        "people at risk."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -12,7 +12,9 @@ from rich.table import Table
 from tocsin.detect.fixtures import run_fixtures
 from tocsin.detect.rules import RuleSet, load_rules
 
-app = typer.Typer(help="Detection rules: list them, test them on their fixtures.", no_args_is_help=True)
+app = typer.Typer(
+    help="Detection rules: list them, test them on their fixtures.", no_args_is_help=True
+)
 
 
 def _load(console: Console) -> RuleSet:
@@ -51,9 +53,14 @@ def list_rules(
 
 @app.command("test")
 def test_rules(
-    rule_ids: Annotated[list[str] | None, typer.Argument(help="Rules to test (default: all).")] = None,
+    rule_ids: Annotated[
+        list[str] | None, typer.Argument(help="Rules to test (default: all).")
+    ] = None,
     update: Annotated[
-        bool, typer.Option(help="Rewrite tests/expected.json from the current output (review the diff!).")
+        bool,
+        typer.Option(
+            help="Rewrite tests/expected.json from the current output (review the diff!)."
+        ),
     ] = False,
 ) -> None:
     """Run each rule on its attack and benign fixtures and compare with expected.json."""

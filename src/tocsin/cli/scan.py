@@ -22,34 +22,46 @@ from tocsin.text import for_terminal
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_BYTES = 16 << 20  # show a progress bar only when there is something to wait for
-_SEVERITY_STYLE = {"low": "cyan", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
+_SEVERITY_STYLE = {
+    "low": "cyan",
+    "medium": "yellow",
+    "high": "bold red",
+    "critical": "bold white on red",
+}
 
 
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Log files or folders (read recursively).")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write alerts.jsonl, rejects.jsonl, scan.json here.")
+        Path | None,
+        typer.Option("--out", "-o", help="Write alerts.jsonl, rejects.jsonl, scan.json here."),
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Event lake and state. Default: $TOCSIN_DATA_DIR or ~/.local/share/tocsin."),
+        typer.Option(
+            help="Event lake and state. Default: $TOCSIN_DATA_DIR or ~/.local/share/tocsin."
+        ),
     ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="Read every input as this format (see `tocsin formats`).")
+        str | None,
+        typer.Option("--format", help="Read every input as this format (see `tocsin formats`)."),
     ] = None,
     fail_on: Annotated[
         str | None, typer.Option(help="Exit 1 if an alert at or above this severity is raised.")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 2 if any record was rejected.")] = False,
     year: Annotated[
-        int | None, typer.Option(help="Year for timestamps that carry none (syslog). Default: file mtime.")
+        int | None,
+        typer.Option(help="Year for timestamps that carry none (syslog). Default: file mtime."),
     ] = None,
     timezone: Annotated[str, typer.Option(help="Zone of timestamps that carry none.")] = "UTC",
     max_record_size: Annotated[
         int, typer.Option(help="Reject records larger than this many bytes.")
     ] = DEFAULT_MAX_RECORD,
     memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB.")] = None,
-    threads: Annotated[int | None, typer.Option(help="DuckDB threads (default: all cores).")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="DuckDB threads (default: all cores).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
     progress: Annotated[bool, typer.Option(help="Progress bar on large inputs.")] = True,
 ) -> None:
@@ -97,7 +109,11 @@ def scan(
         console.print(f"[red]--strict: {result.rejects.count} record(s) rejected[/]")
         raise typer.Exit(EXIT_USAGE)
     if fail_on is not None:
-        worst = [a for a in result.evaluation.alerts if severity_rank(a.severity) >= severity_rank(fail_on)]
+        worst = [
+            a
+            for a in result.evaluation.alerts
+            if severity_rank(a.severity) >= severity_rank(fail_on)
+        ]
         if worst:
             raise typer.Exit(EXIT_FINDINGS)
 
@@ -107,7 +123,9 @@ def _usage(console: Console, message: str) -> None:
     raise typer.Exit(EXIT_USAGE)
 
 
-def _run(config: ScanConfig, console: Console, total: int, show_bar: bool, quiet: bool) -> ScanResult:
+def _run(
+    config: ScanConfig, console: Console, total: int, show_bar: bool, quiet: bool
+) -> ScanResult:
     def on_file(report: FileReport) -> None:
         # Live per-file lines are for a person watching; logs get the final table only.
         if not quiet and not show_bar and console.is_terminal:
@@ -146,7 +164,9 @@ def _print_summary(console: Console, result: ScanResult, quiet: bool) -> None:
         console.print(_files_table(reports, _common_parent(reports)))
         skipped = _skip_reasons(reports)
         if skipped:
-            table = Table(title="Skipped records (not authentication records)", title_justify="left")
+            table = Table(
+                title="Skipped records (not authentication records)", title_justify="left"
+            )
             table.add_column("file", overflow="fold")
             table.add_column("reason", overflow="fold")
             table.add_column("records", justify="right")
@@ -190,7 +210,7 @@ def _common_parent(reports: list[FileReport]) -> Path | None:
 
 
 def _shown_path(path: str, base: Path | None) -> str:
-    if base is None or base == Path("."):
+    if base is None or base == Path():
         return path
     try:
         return str(Path(path).relative_to(base))
@@ -199,11 +219,11 @@ def _shown_path(path: str, base: Path | None) -> str:
 
 
 def _files_table(reports: list[FileReport], base: Path | None) -> Table:
-    title = f"Files under {base}" if base not in (None, Path(".")) else "Files"
+    title = f"Files under {base}" if base not in (None, Path()) else "Files"
     table = Table(title=for_terminal(title), title_justify="left")
-    for column, justify in (("file", "left"), ("format", "left"), ("events", "right"),
-                            ("skipped", "right"), ("rejected", "right"), ("note", "left")):  # fmt: skip
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for column in ("file", "format", "events", "skipped", "rejected", "note"):
+        right = column in ("events", "skipped", "rejected")
+        table.add_column(column, justify="right" if right else "left", overflow="fold")
     for r in reports:
         table.add_row(
             for_terminal(_shown_path(r.path, base), 100),
@@ -239,13 +259,15 @@ def _print_alerts(console: Console, result: ScanResult, quiet: bool) -> None:
             f"\n[{style}]{alert.severity.upper()}[/] {alert.rule}  "
             f"{alert.first_seen} → {alert.last_seen}  [dim]{alert.id}[/]"
         )
-        users = ", ".join(alert.users[:5]) + (f" and {len(alert.users) - 5} more" if len(alert.users) > 5 else "")
+        users = ", ".join(alert.users[:5]) + (
+            f" and {len(alert.users) - 5} more" if len(alert.users) > 5 else ""
+        )
         console.print(f"  accounts: {for_terminal(users, 300)}")
         if alert.compromised_users:
             console.print(
-                f"  [bold red]compromised:[/] {for_terminal(', '.join(alert.compromised_users), 300)}"
+                "  [bold red]compromised:[/] "
+                + for_terminal(", ".join(alert.compromised_users), 300)
             )
         console.print(f"  {for_terminal(alert.summary, 600)}", soft_wrap=False)
     if len(alerts) > 25:
         console.print(f"\n… {len(alerts) - 25} more alerts in alerts.jsonl")
-

@@ -154,7 +154,7 @@ def _severity(value: str) -> Severity:
 def _iso(value: Any) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return str(value.isoformat(timespec="seconds")).replace("+00:00", "Z")
     return str(value)
 
 

@@ -123,7 +123,9 @@ def _alerts_for(rule: Rule, files: list[Path], result: FixtureResult) -> list[Al
 
 
 def _diff(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> str:
-    lines = [f"alerts differ from tests/expected.json ({len(expected)} expected, {len(actual)} got)"]
+    lines = [
+        f"alerts differ from tests/expected.json ({len(expected)} expected, {len(actual)} got)"
+    ]
     by_id = {a["id"]: a for a in actual}
     for want in expected:
         got = by_id.pop(want["id"], None)
@@ -132,7 +134,11 @@ def _diff(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> str:
             continue
         for key in GOLDEN_FIELDS:
             if want.get(key) != got.get(key):
-                lines.append(f"  {want['id']} {key}: expected {want.get(key)!r}, got {got.get(key)!r}")
+                lines.append(
+                    f"  {want['id']} {key}: expected {want.get(key)!r}, got {got.get(key)!r}"
+                )
     for extra in by_id.values():
-        lines.append(f"  unexpected: {extra['severity']} {extra['users'][:3]} {extra['first_seen']}")
+        lines.append(
+            f"  unexpected: {extra['severity']} {extra['users'][:3]} {extra['first_seen']}"
+        )
     return "\n".join(lines)

@@ -120,7 +120,9 @@ def signin_record(
                 "authenticationMethod": "Password",
                 "authenticationMethodDetail": "Password in the cloud",
                 "succeeded": error_code == 0,
-                "authenticationStepResultDetail": "Correct password" if error_code in (0, 50074, 50076) else failure,
+                "authenticationStepResultDetail": "Correct password"
+                if error_code in (0, 50074, 50076)
+                else failure,
                 "authenticationStepRequirement": "Primary authentication",
             }
         ],

@@ -54,7 +54,10 @@ def preview(raw: bytes | str) -> str:
 
 def _truncated(exc: BaseException) -> str:
     if isinstance(exc, EOFError):
-        return "compressed stream ends early (truncated gzip file); records before this point were read"
+        return (
+            "compressed stream ends early (truncated gzip file); "
+            "records before this point were read"
+        )
     return f"compressed stream is corrupt ({exc}); records before this point were read"
 
 
@@ -80,7 +83,10 @@ def iter_lines(stream: IO[bytes], max_record: int) -> Iterator[tuple[int, bytes 
                     if not more or more.endswith(b"\n"):
                         break
             except _STREAM_ERRORS as exc:
-                yield number, Rejected(None, number, _too_long(size, max_record), preview(head), size)
+                yield (
+                    number,
+                    Rejected(None, number, _too_long(size, max_record), preview(head), size),
+                )
                 yield number + 1, Rejected(None, number + 1, _truncated(exc))
                 return
             yield number, Rejected(None, number, _too_long(size, max_record), preview(head), size)
@@ -146,7 +152,9 @@ def iter_document(stream: IO[bytes], array_path: str, max_record: int) -> Iterat
         if "premature EOF" in message or "parse error: premature" in message or not message:
             reason = f"JSON document ends early (truncated) after record {index}"
         else:
-            reason = f"invalid JSON after record {index}: {message}; the rest of the file is unreadable"
+            reason = (
+                f"invalid JSON after record {index}: {message}; the rest of the file is unreadable"
+            )
         yield Rejected(index + 1, None, reason)
     except ijson.common.JSONError as exc:
         yield Rejected(index + 1, None, f"invalid JSON after record {index}: {exc}")

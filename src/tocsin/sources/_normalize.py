@@ -19,10 +19,11 @@ from tocsin.sources.base import SourceFormat
 _RESERVED = {"event_id", "source", "format", "day", *EVENTS_ADDED_BY_READER}
 _CONTROL = ("_id_key", "_skip", "_reject")
 
+MAX_DETAILS = 16_384
 # Free text an attacker can choose: cut to MAX_TEXT.
 _CLIPPED = {
     "action", "user_name", "user_id", "src_org", "src_city", "app", "resource", "client_app",
-    "user_agent", "device_id", "os", "browser", "reason_detail", "vendor_risk", "details",
+    "user_agent", "device_id", "os", "browser", "reason_detail", "vendor_risk",
     "correlation_id", "vendor_id", "src_host", "tenant", "app_id", "src_country", "user",
 }  # fmt: skip
 
@@ -33,7 +34,9 @@ def mapped_columns(con: duckdb.DuckDBPyConnection, fmt: SourceFormat) -> list[st
     types = column_types(fmt.shape)
     nulls = ", ".join(f'NULL::{t} AS "{k.replace(chr(34), chr(34) * 2)}"' for k, t in types.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {nulls} LIMIT 0")
-    names = list(con.sql(f"WITH records AS (SELECT * FROM {table}) SELECT * FROM ({fmt.sql})").columns)
+    names = list(
+        con.sql(f"WITH records AS (SELECT * FROM {table}) SELECT * FROM ({fmt.sql})").columns
+    )
     unknown = [c for c in names if c not in EVENT_COLUMNS and c not in _CONTROL]
     reserved = [c for c in names if c in _RESERVED]
     if unknown or reserved:
@@ -43,9 +46,7 @@ def mapped_columns(con: duckdb.DuckDBPyConnection, fmt: SourceFormat) -> list[st
     return names
 
 
-def normalize_sql(
-    con: duckdb.DuckDBPyConnection, fmt: SourceFormat, records_from: str
-) -> str:
+def normalize_sql(con: duckdb.DuckDBPyConnection, fmt: SourceFormat, records_from: str) -> str:
     """The full projection for ``fmt`` over the relation expression ``records_from``."""
     have = set(mapped_columns(con, fmt))
     out: list[str] = []
@@ -64,7 +65,7 @@ def normalize_sql(
         "END AS _reject"
     )
     id_key = (
-        f"CAST(_id_key AS VARCHAR)"
+        "CAST(_id_key AS VARCHAR)"
         if "_id_key" in have
         else "concat_ws('|', strftime(time, '%Y-%m-%dT%H:%M:%S.%f'), \"user\", src_ip, "
         "action, reason_code, correlation_id, details)"
@@ -91,7 +92,16 @@ def normalize_sql(
         elif name == "ip_tags":
             expr = f"coalesce(CAST({expr} AS VARCHAR[]), []::VARCHAR[])"
         elif name == "src_ip":
-            expr = f"tocsin_ip({expr})"
+            expr = f"tocsin_ip(trim(CAST({expr} AS VARCHAR)))"
+        elif name == "details":
+            # JSON: never cut in the middle (it must stay parseable); an oversized one is
+            # replaced by a note of its size.
+            text = f"CAST({expr} AS VARCHAR)"
+            expr = (
+                f"CASE WHEN strlen({text}) > {MAX_DETAILS} "
+                f"THEN json_object('truncated', true, 'bytes', strlen({text}))::VARCHAR "
+                f"ELSE {text} END"
+            )
         elif typ == "VARCHAR" and name in _CLIPPED:
             expr = f"tocsin_clip(tocsin_str(CAST({expr} AS VARCHAR)))"
         out.append(f'TRY_CAST({expr} AS {typ}) AS "{name}"')

@@ -81,8 +81,6 @@ class SourceFormat:
     sql: str  # SELECT … FROM records: a pure projection, one output row per input record
     sniff: Callable[[Head], int]  # 0 = not this format; higher = more specific match
     prepare: Callable[[Any, ReadOptions], Prepared] | None = None
-    # Array paths inside a JSON document that hold records, in order of preference.
-    document_arrays: tuple[str, ...] = ("item",)
     example: str = ""  # where a user gets such a file, for `tocsin formats`
     macros: tuple[str, ...] = ()  # DuckDB macros the SQL uses (installed once per connection)
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import orjson
 
-from tocsin.sources.base import Head, ReadOptions, RecordError, Skip, SourceFormat, csv_has
+from tocsin.sources.base import Head, ReadOptions, RecordError, Skip, SourceFormat
 from tocsin.sources.entra_codes import ENTRA_MACROS
 
 SIGNIN_CATEGORIES: Final = (
@@ -86,7 +86,14 @@ SIGNIN_SHAPE: Final[dict[str, Any]] = {
 }
 
 # Extra columns every Entra format provides next to the signIn shape (NULL where absent).
-_EXTRA: Final = ("_time", "_tenant", "_category", "_caller_ip", "_result_type", "_result_description")
+_EXTRA: Final = (
+    "_time",
+    "_tenant",
+    "_category",
+    "_caller_ip",
+    "_result_type",
+    "_result_description",
+)
 
 SIGNIN_SQL: Final = f"""
 SELECT
@@ -104,7 +111,8 @@ SELECT
            tocsin_str(servicePrincipalId)) AS "user",
   coalesce(tocsin_str(userId), tocsin_str(servicePrincipalId)) AS user_id,
   CASE WHEN _category IN ('ServicePrincipalSignInLogs', 'ManagedIdentitySignInLogs')
-            OR (tocsin_str(userPrincipalName) IS NULL AND tocsin_str(servicePrincipalId) IS NOT NULL)
+            OR (tocsin_str(userPrincipalName) IS NULL
+                AND tocsin_str(servicePrincipalId) IS NOT NULL)
          THEN 'service'
        WHEN homeTenantId = '{MSA_TENANT}' THEN 'personal'
        WHEN lower(userType) = 'guest' THEN 'guest'
@@ -207,7 +215,6 @@ ENTRA_DIAGNOSTIC: Final = SourceFormat(
     shape=DIAGNOSTIC_SHAPE,
     sql=DIAGNOSTIC_SQL,
     sniff=_sniff_diagnostic,
-    document_arrays=("records.item", "item"),
     example="Diagnostic settings → archive to a storage account or stream to an Event Hub",
     macros=ENTRA_MACROS,
 )
@@ -291,7 +298,7 @@ _SENTINEL_TABLES: Final = {
     "AADManagedIdentitySignInLogs": "ManagedIdentitySignInLogs",
 }
 
-SENTINEL_SHAPE: Final[dict[str, Any]] = {**SIGNIN_SHAPE, **{e: _V for e in _EXTRA}}
+SENTINEL_SHAPE: Final[dict[str, Any]] = {**SIGNIN_SHAPE, **dict.fromkeys(_EXTRA, _V)}
 
 
 def _column_name(raw: str) -> str:
@@ -352,7 +359,7 @@ def _first_step_time(row: dict[str, Any]) -> str | None:
         except orjson.JSONDecodeError:
             return None
         times = [
-            s.get("authenticationStepDateTime")
+            str(s["authenticationStepDateTime"])
             for s in steps
             if isinstance(s, dict) and s.get("authenticationStepDateTime")
         ]
@@ -363,9 +370,7 @@ def _first_step_time(row: dict[str, Any]) -> str | None:
 def _sniff_sentinel(head: Head) -> int:
     if head.container == "csv":
         cols = {_column_name(c) for c in head.header}
-        if {"UserPrincipalName", "ResultType"} <= cols and (
-            {"AppDisplayName", "IPAddress"} & cols
-        ):
+        if {"UserPrincipalName", "ResultType"} <= cols and ({"AppDisplayName", "IPAddress"} & cols):
             return 90
         return 0
     if head.has("UserPrincipalName", "ResultType") and (

@@ -72,7 +72,7 @@ ENTRA_CODES: Final[tuple[EntraCode, ...]] = (
     EntraCode(530002, "blocked", "blocked_policy", True, "Compliant device required (Conditional Access)"),
     EntraCode(530003, "blocked", "blocked_policy", True, "Managed device required (Conditional Access)"),
     EntraCode(530032, "blocked", "blocked_policy", True, "Blocked by a security policy (security defaults / tenant restriction)"),
-    EntraCode(530034, "blocked", "blocked_policy", True, "Blocked by Conditional Access (app protection)"),
+    EntraCode(530034, "blocked", "other", None, "Delegated admin access blocked due to suspicious activity"),
     EntraCode(700016, "failure", "other", None, "Application not found in the directory"),
     EntraCode(700082, "failure", "other", None, "Refresh token expired due to inactivity"),
     EntraCode(7000218, "failure", "other", None, "Client assertion or secret missing"),
@@ -103,6 +103,6 @@ ENTRA_MACROS: Final = (
                'did not respond|timed out|timeout|no response') THEN 'mfa_timeout'
           WHEN TRY_CAST(code AS BIGINT) = 50053 AND regexp_matches(lower(detail), 'malicious')
                AND NOT regexp_matches(lower(detail), 'locked') THEN 'blocked_ip'
-          ELSE {_case('code', 'reason', chr(39) + 'other' + chr(39))} END""",
+          ELSE {_case("code", "reason", chr(39) + "other" + chr(39))} END""",
     f"CREATE OR REPLACE MACRO entra_credential_valid(code) AS {_case('code', 'credential_valid', 'NULL')}",
 )

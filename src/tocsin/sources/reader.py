@@ -32,7 +32,6 @@ from typing import IO, Any, Protocol
 import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tocsin.sources._containers import (
@@ -297,8 +296,8 @@ class Reader:
         written = self._copy(normalize_sql(self.con, fmt, source), rows)
         if written != len(records):
             raise RuntimeError(f"{clean}: mapped {written} rows for {len(records)} records")
-        line_col = pa.array(lines, pa.int64())
-        line_col = pc.if_else(pc.equal(line_col, -1), pa.scalar(None, pa.int64()), line_col)
+        # -1 marks "no line" (a record inside a JSON document): stored as NULL.
+        line_col = pa.array([n if n >= 0 else None for n in lines], pa.int64())
         table = pa.table(
             {"pos": pa.array(range(len(records)), pa.int64()), "line": line_col,
              "record": pa.array(records, pa.int64())}

@@ -26,6 +26,28 @@ _TIMESTAMP_LAYOUTS = [
 
 _KEEP = MAX_TEXT - 24
 
+# Address syntax, strict enough that 999.1.1.1 or ":::" is not taken for an address.
+_OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_V4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_H = r"[0-9A-Fa-f]{1,4}"
+# Full, compressed (one "::") and IPv4-suffixed forms; RE2 has no lookahead, so the "only one
+# '::'" rule is spelled out as alternatives.
+_V6 = (
+    rf"(({_H}:){{7}}{_H}"
+    rf"|({_H}:){{1,7}}:"
+    rf"|({_H}:){{1,6}}:{_H}"
+    rf"|({_H}:){{1,5}}(:{_H}){{1,2}}"
+    rf"|({_H}:){{1,4}}(:{_H}){{1,3}}"
+    rf"|({_H}:){{1,3}}(:{_H}){{1,4}}"
+    rf"|({_H}:){{1,2}}(:{_H}){{1,5}}"
+    rf"|{_H}:(:{_H}){{1,6}}"
+    rf"|:(:{_H}){{1,7}}"
+    rf"|::"
+    rf"|({_H}:){{6}}{_V4}"
+    rf"|({_H}:){{0,5}}:({_H}:){{0,5}}{_V4}"
+    rf"|::({_H}:){{0,5}}{_V4})"
+)
+
 MACROS = [
     # Text that means "nothing": empty, or the literal null some connectors write as a string.
     # (x must be VARCHAR; kept to plain comparisons because it runs on every text column.)
@@ -42,22 +64,20 @@ MACROS = [
                 try_strptime(x::VARCHAR, {_TIMESTAMP_LAYOUTS!r})::TIMESTAMPTZ)""",
     # An address as the vendor wrote it -> a bare IP (ports and brackets removed, IPv4-mapped
     # IPv6 unwrapped), or NULL when it is not an IP at all (a hostname goes to src_host).
-    r"""CREATE OR REPLACE MACRO tocsin_ip(x) AS
+    rf"""CREATE OR REPLACE MACRO tocsin_ip(x) AS
        CASE
          WHEN x IS NULL THEN NULL
-         WHEN regexp_full_match(trim(x::VARCHAR), '\d{1,3}(\.\d{1,3}){3}') THEN trim(x::VARCHAR)
-         WHEN regexp_full_match(trim(x::VARCHAR), '\d{1,3}(\.\d{1,3}){3}:\d{1,5}')
-              THEN split_part(trim(x::VARCHAR), ':', 1)
-         WHEN regexp_full_match(trim(x::VARCHAR), '(?i)::ffff:\d{1,3}(\.\d{1,3}){3}')
-              THEN substr(trim(x::VARCHAR), 8)
-         WHEN regexp_full_match(trim(x::VARCHAR), '\[[0-9A-Fa-f:.]+\](:\d{1,5})?')
-              THEN lower(regexp_extract(x::VARCHAR, '\[([0-9A-Fa-f:.]+)\]', 1))
-         WHEN regexp_full_match(trim(x::VARCHAR), '[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}')
-              THEN lower(trim(x::VARCHAR))
+         WHEN regexp_full_match(x, '{_V4}') THEN x
+         WHEN regexp_full_match(x, '{_V4}:\d{{1,5}}') THEN split_part(x, ':', 1)
+         WHEN regexp_full_match(x, '(?i)::ffff:{_V4}') THEN substr(x, 8)
+         WHEN regexp_full_match(x, '\[{_V6}(%[\w.-]+)?\](:\d{{1,5}})?')
+              THEN lower(regexp_extract(x, '\[([0-9A-Fa-f:.]+)', 1))
+         WHEN regexp_full_match(x, '{_V6}(%[\w.-]+)?') THEN lower(split_part(x, '%', 1))
          ELSE NULL END""",
     # A hostname-looking source that is not an IP (sshd's rhost, for one).
     r"""CREATE OR REPLACE MACRO tocsin_host(x) AS
-       CASE WHEN tocsin_ip(x) IS NULL AND regexp_full_match(trim(x::VARCHAR), '[A-Za-z0-9.\-]{1,253}')
+       CASE WHEN tocsin_ip(x) IS NULL
+             AND regexp_full_match(trim(x::VARCHAR), '[A-Za-z0-9.\-]{1,253}')
             THEN lower(trim(x::VARCHAR)) END""",
     """CREATE OR REPLACE MACRO tocsin_bool(x) AS
        CASE lower(trim(x::VARCHAR)) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'yes' THEN true

@@ -5,7 +5,7 @@ Layout under the data directory::
     events/source=<source>/day=<YYYY-MM-DD>/part-<uuid>.parquet   the events
     staging/<run>/<n>.parquet                                     one scan's rows before commit
     tmp/                                                          DuckDB spill and scratch files
-    ingest_log.jsonl                                              what each scan added, and from where
+    ingest_log.jsonl                                              what each scan added
     .lock                                                         one writer at a time
 
 A scan first stages its rows, then commits them in one statement that drops rows whose
@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 import orjson
+
 from tocsin.events import EVENT_COLUMNS, duckdb_type
 from tocsin.sources.reader import Staged
 
@@ -177,7 +178,9 @@ def _staged_select(staged: Staged) -> str:
         source = f"{rows} s"
     else:
         origin = "o.line AS origin_line, o.record AS origin_record"
-        source = f"{rows} s JOIN read_parquet({_lit(staged.origins)}) o ON o.pos = s.file_row_number"
+        source = (
+            f"{rows} s JOIN read_parquet({_lit(staged.origins)}) o ON o.pos = s.file_row_number"
+        )
     columns = ", ".join(
         (f"{_lit(staged.origin_file)} AS origin_file" if c == "origin_file" else
          origin if c == "origin_line" else f's."{c}"')
