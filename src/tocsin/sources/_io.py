@@ -120,19 +120,22 @@ def _binary_ratio(sample: bytes) -> float:
 
 def _classify_json(raw: bytes, text: str, stripped: str) -> Head:
     if stripped.startswith("{"):
-        lines = stripped.split("\n")
+        lines = [line.strip() for line in stripped.split("\n") if line.strip()]
+        wrapper = False
         # JSON Lines when one of the first lines is a whole object on its own.
         for line in lines[:20]:
-            line = line.strip()
             if not line.startswith("{"):
                 continue
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(record, dict) and not _is_wrapper(record):
+            if isinstance(record, dict):
+                if _is_wrapper(record):
+                    wrapper = True  # a one-line document ({"items": [...]}), maybe an empty page
+                    break
                 return Head(container="ndjson", text=text, paths=flatten_paths(record))
-        if len(lines) == 1 or (len(lines) == 2 and not lines[1].strip()):
+        if not wrapper and len(lines) == 1:
             # One line longer than the head: a huge record, or a minified wrapper document.
             paths, _ = _partial_paths(raw, "")
             if paths and not any(

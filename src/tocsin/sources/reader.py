@@ -150,6 +150,9 @@ class Reader:
             report.note = "empty file"
             return
         fmt = self.lookup(forced) if forced else self.detect(head)
+        if fmt is None and head.container == "json_document" and not head.paths:
+            report.note = "JSON document without records (an empty export page?)"
+            return
         if fmt is None:
             report.note = f"not a format tocsin reads ({head.container}); see `tocsin formats`"
             return

@@ -52,7 +52,11 @@ MACROS = [
     # Text that means "nothing": empty, or the literal null some connectors write as a string.
     # (x must be VARCHAR; kept to plain comparisons because it runs on every text column.)
     """CREATE OR REPLACE MACRO tocsin_str(x) AS
-       CASE WHEN x IN ('', 'null', 'NULL', 'None', 'undefined') THEN NULL ELSE x END""",
+       CASE WHEN x IN ('', 'null', 'NULL', 'None', 'undefined') THEN NULL
+            WHEN starts_with(x, ' ') OR ends_with(x, ' ') THEN
+                 CASE WHEN trim(x) IN ('', 'null', 'NULL', 'None', 'undefined') THEN NULL
+                      ELSE trim(x) END
+            ELSE x END""",
     # Attacker-controlled free text is cut, visibly, so it cannot bloat the lake or a report.
     # strlen (bytes) is a cheap first test; the cut itself counts characters.
     f"""CREATE OR REPLACE MACRO tocsin_clip(x) AS
