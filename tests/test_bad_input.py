@@ -211,3 +211,22 @@ def test_fast_and_careful_paths_give_identical_events(tmp_path: Path, allow_fast
     got = ingest_paths(tmp_path / "lake", GOOD, allow_fast=allow_fast)
     assert got.report(GOOD.name).reader == ("fast" if allow_fast else "careful")
     assert got.events == reference
+
+
+@pytest.mark.parametrize("allow_fast", [True, False])
+def test_progress_reports_every_byte_of_the_input(tmp_path: Path, allow_fast: bool) -> None:
+    from tocsin.ingest import RejectLog, ingest
+    from tocsin.store.duck import connect
+    from tocsin.store.lake import Lake
+
+    f = tmp_path / "many.ndjson.gz"
+    f.write_bytes(gzip.compress(b"".join(line + b"\n" for line in _good_lines() * 500)))
+    seen: list[int] = []
+    lake = Lake(tmp_path / "lake")
+    with lake.locked():
+        result = ingest(
+            [f], lake, connect(), RejectLog(), on_progress=seen.append, allow_fast=allow_fast
+        )
+    assert result.reports[0].reader == ("fast" if allow_fast else "careful")
+    # progress counts compressed bytes, so the bar ends exactly at the file size
+    assert sum(seen) == f.stat().st_size

@@ -204,7 +204,8 @@ class Reader:
     def _copy(self, select: str, target: Path) -> int:
         """Write a mapping's rows, in input order, to a Parquet file; return the row count."""
         row = self.con.execute(
-            f"COPY ({select}) TO {_literal(target)} (FORMAT parquet, COMPRESSION snappy)"
+            # Uncompressed: staging lives for seconds and compression would only cost CPU.
+            f"COPY ({select}) TO {_literal(target)} (FORMAT parquet, COMPRESSION uncompressed)"
         ).fetchone()
         return int(row[0]) if row else 0
 

@@ -101,8 +101,9 @@ class Lake:
             )
             known = self._known_ids_sql(sources, lo, hi)
             anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
+            # A view, not a table: the rows stream from staging to the lake, never all in memory.
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _incoming AS "
+                f"CREATE OR REPLACE TEMP VIEW _incoming AS "
                 f"SELECT * FROM _staged {anti} {dedupe_in_batch}"
             )
             counts = con.execute(
@@ -121,7 +122,7 @@ class Lake:
             self._log(result)
             return result
         finally:
-            con.execute("DROP TABLE IF EXISTS _incoming")
+            con.execute("DROP VIEW IF EXISTS _incoming")
             con.execute("DROP VIEW IF EXISTS _staged")
             self.discard_staging()
 
