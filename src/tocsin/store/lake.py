@@ -117,7 +117,7 @@ class Lake:
                 con.execute(
                     f"COPY _incoming TO '{target}' (FORMAT parquet, "
                     "PARTITION_BY (source, day), APPEND, FILENAME_PATTERN 'part-{uuid}', "
-                    "COMPRESSION zstd)"
+                    "COMPRESSION snappy)"
                 )
             self._log(result)
             return result
