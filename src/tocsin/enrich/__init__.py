@@ -1,0 +1,1 @@
+"""Offline enrichment: which source addresses are Tor exits, commercial VPNs or hosting."""
