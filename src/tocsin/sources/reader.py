@@ -47,6 +47,7 @@ from tocsin.sources._io import classify, open_binary, read_head
 from tocsin.sources._normalize import normalize_sql
 from tocsin.sources._shape import check_shape, duckdb_columns
 from tocsin.sources.base import Head, ReadOptions, RecordError, Skip, SourceFormat
+from tocsin.store.duck import one_row
 
 DEFAULT_MAX_RECORD = 1 << 20  # 1 MiB: real sign-in records are a few KiB
 
@@ -203,11 +204,12 @@ class Reader:
 
     def _copy(self, select: str, target: Path) -> int:
         """Write a mapping's rows, in input order, to a Parquet file; return the row count."""
-        row = self.con.execute(
-            # Uncompressed: staging lives for seconds and compression would only cost CPU.
-            f"COPY ({select}) TO {_literal(target)} (FORMAT parquet, COMPRESSION uncompressed)"
-        ).fetchone()
-        return int(row[0]) if row else 0
+        # Uncompressed: staging lives for seconds and compression would only cost CPU.
+        (count,) = one_row(
+            self.con,
+            f"COPY ({select}) TO {_literal(target)} (FORMAT parquet, COMPRESSION uncompressed)",
+        )
+        return int(count)
 
     # -- careful path --------------------------------------------------------------------
 
@@ -315,13 +317,13 @@ class Reader:
         staged = report.staged
         assert staged is not None
         rows = _literal(staged.rows)
-        summary = self.con.execute(
+        events, report.min_time, report.max_time = one_row(
+            self.con,
             f"SELECT count(*) FILTER (WHERE _skip IS NULL AND _reject IS NULL), "
             f"min(time) FILTER (WHERE _skip IS NULL AND _reject IS NULL), "
-            f"max(time) FILTER (WHERE _skip IS NULL AND _reject IS NULL) FROM read_parquet({rows})"
-        ).fetchone()
-        assert summary is not None
-        report.events, report.min_time, report.max_time = int(summary[0]), summary[1], summary[2]
+            f"max(time) FILTER (WHERE _skip IS NULL AND _reject IS NULL) FROM read_parquet({rows})",
+        )
+        report.events = int(events)
         for reason, count in self.con.execute(
             f"SELECT _skip, count(*) FROM read_parquet({rows}) WHERE _skip IS NOT NULL "
             "GROUP BY _skip ORDER BY 2 DESC"

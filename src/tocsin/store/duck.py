@@ -8,6 +8,7 @@ macros, so mappings stay short and identical on every path.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -113,3 +114,15 @@ def connect(
     for macro in MACROS:
         con.execute(macro)
     return con
+
+
+def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The single row a query returns, with the result fully consumed.
+
+    DuckDB keeps a partly fetched result open and refuses other work on the connection until
+    it is drained, so ``fetchone()`` is never used on a shared connection.
+    """
+    rows = con.execute(sql).fetchall()
+    if len(rows) != 1:
+        raise ValueError(f"expected one row, got {len(rows)}")
+    return tuple(rows[0])

@@ -28,8 +28,10 @@ from typing import Any
 import duckdb
 import orjson
 
+from tocsin.enrich import tags
 from tocsin.events import EVENT_COLUMNS, duckdb_type
 from tocsin.sources.reader import Staged
+from tocsin.store.duck import one_row
 
 _HIVE_TYPES = "{'source': 'VARCHAR', 'day': 'DATE'}"
 
@@ -84,12 +86,11 @@ class Lake:
             if not parts:
                 return result
             con.execute("CREATE OR REPLACE TEMP VIEW _staged AS " + " UNION ALL ".join(parts))
-            row = con.execute(
+            total, distinct, sources, lo, hi = one_row(
+                con,
                 "SELECT count(*), count(DISTINCT event_id), list(DISTINCT source), "
-                "min(day), max(day) FROM _staged"
-            ).fetchone()
-            assert row is not None
-            total, distinct, sources, lo, hi = row
+                "min(day), max(day) FROM _staged",
+            )
             result.staged = int(total)
             if not total:
                 return result
@@ -102,9 +103,11 @@ class Lake:
             known = self._known_ids_sql(sources, lo, hi)
             anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
             # A view, not a table: the rows stream from staging to the lake, never all in memory.
+            # Enrichment (Tor, VPN, hosting tags) happens on the way in.
+            tags.install(con)
+            new_rows = f"(SELECT * FROM _staged {anti} {dedupe_in_batch})"
             con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _incoming AS "
-                f"SELECT * FROM _staged {anti} {dedupe_in_batch}"
+                f"CREATE OR REPLACE TEMP VIEW _incoming AS {tags.enriched_select(new_rows)}"
             )
             counts = con.execute(
                 "SELECT source, count(*) FROM _incoming GROUP BY source ORDER BY source"
