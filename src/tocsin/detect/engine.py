@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from tocsin.detect.rules import REQUIRED_COLUMNS, Rule
+from tocsin.detect.views import create_rule_views
 from tocsin.events import SEVERITIES, Alert, Severity, severity_rank
 
 EVIDENCE_SAMPLE = 20
@@ -54,6 +55,7 @@ def evaluate(
 ) -> Evaluation:
     """Run each rule; a failing rule is reported in its RuleRun and the others still run."""
     result = Evaluation()
+    create_rule_views(con)
     for rule in rules:
         run = RuleRun(rule.id)
         started = time.perf_counter()
@@ -61,6 +63,8 @@ def evaluate(
             params = rule.params(dict((overrides or {}).get(rule.id, {})))
             rows = run_rule_sql(con, rule, params)
             run.rows = len(rows)
+            if rule.combine is not None:
+                rows = rule.combine(rows, params)
             for row in rows:
                 refined = rule.refine(row, params) if rule.refine else row
                 if refined is None:

@@ -69,6 +69,9 @@ class RuleMeta(BaseModel):
 
 
 Refine = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None]
+# Logic SQL cannot say well (e.g. clustering connected infrastructure) runs on the rule's
+# already-aggregated rows, all at once.
+Combine = Callable[[list[dict[str, Any]], dict[str, Any]], list[dict[str, Any]]]
 
 
 @dataclass(slots=True)
@@ -77,6 +80,7 @@ class Rule:
     folder: Path
     sql: str
     refine: Refine | None = None
+    combine: Combine | None = None
     area: str = ""
 
     @property
@@ -156,16 +160,19 @@ def _load_one(meta_path: Path, errors: list[RuleError]) -> Rule | None:
         errors.append(RuleError(folder, "rule.sql is missing"))
         return None
     sql = sql_path.read_text(encoding="utf-8")
-    problems = _check_sql(sql, meta)
-    errors.extend(RuleError(sql_path, p) for p in problems)
-    refine = None
     py_path = folder / "rule.py"
+    py_text = py_path.read_text(encoding="utf-8") if py_path.is_file() else ""
+    problems = _check_sql(sql, meta, py_text)
+    errors.extend(RuleError(sql_path, p) for p in problems)
+    refine = combine = None
     if py_path.is_file():
         try:
             module = _import(py_path, meta.id)
             refine = getattr(module, "refine", None)
-            if refine is None or not callable(refine):
-                errors.append(RuleError(py_path, "rule.py must define refine(row, params)"))
+            combine = getattr(module, "combine", None)
+            if not callable(refine) and not callable(combine):
+                message = "rule.py must define refine(row, params) or combine(rows, params)"
+                errors.append(RuleError(py_path, message))
         except Exception as exc:  # a broken rule file is reported, not fatal to loading
             errors.append(RuleError(py_path, f"cannot import: {type(exc).__name__}: {exc}"))
     if not (folder / "tests").is_dir():
@@ -173,10 +180,10 @@ def _load_one(meta_path: Path, errors: list[RuleError]) -> Rule | None:
     if problems:
         return None
     area = folder.parent.name
-    return Rule(meta=meta, folder=folder, sql=sql, refine=refine, area=area)
+    return Rule(meta=meta, folder=folder, sql=sql, refine=refine, combine=combine, area=area)
 
 
-def _check_sql(sql: str, meta: RuleMeta) -> list[str]:
+def _check_sql(sql: str, meta: RuleMeta, py_text: str = "") -> list[str]:
     problems = []
     code = re.sub(r"--[^\n]*", "", sql)
     if _WALL_CLOCK.search(code):
@@ -185,8 +192,10 @@ def _check_sql(sql: str, meta: RuleMeta) -> list[str]:
         if name not in meta.parameters:
             problems.append(f"uses ${name}, which rule.yml does not declare under parameters")
     for name in meta.parameters:
-        if f"${name}" not in code:
-            problems.append(f"parameter {name} is declared but rule.sql never uses ${name}")
+        if f"${name}" not in code and f'"{name}"' not in py_text:
+            problems.append(
+                f"parameter {name} is declared but neither rule.sql nor rule.py uses it"
+            )
     return problems
 
 
