@@ -82,7 +82,9 @@ def evaluate(
 def run_rule_sql(
     con: duckdb.DuckDBPyConnection, rule: Rule, params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    cursor = con.execute(rule.sql, dict(params))
+    # DuckDB refuses named parameters the statement does not use (rule.py may use them).
+    used = {k: v for k, v in params.items() if f"${k}" in rule.sql}
+    cursor = con.execute(rule.sql, used)
     names = [d[0] for d in cursor.description or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
@@ -106,6 +108,7 @@ def build_alert(rule: Rule, row: dict[str, Any]) -> Alert:
     evidence_ids = [str(v) for v in (data.pop("evidence_ids", None) or [])][:EVIDENCE_SAMPLE]
     evidence_count = int(data.pop("evidence_count"))
     tenant = data.pop("tenant", None)
+    campaign = data.pop("campaign", None)
     metrics = {k: _json_value(v) for k, v in data.items() if not k.startswith("_")}
     context = {
         **metrics,
@@ -145,6 +148,7 @@ def build_alert(rule: Rule, row: dict[str, Any]) -> Alert:
         summary=render_text(meta.summary, context),
         recommended_actions=[render_text(a, context) for a in meta.recommended_actions],
         metrics=metrics,
+        campaign=None if campaign is None else str(campaign),
     )
 
 

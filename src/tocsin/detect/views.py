@@ -12,7 +12,8 @@ address, network, country or device before?") instead of against fixed global th
 * ``tenant_asn_ok``, ``tenant_agent_ok`` — per tenant: distinct users succeeding per ASN and
   per user agent.
 
-``tk`` is ``coalesce(tenant, '')`` so rules can join on it without NULL surprises.
+``tk`` is ``coalesce(tenant, '')`` so rules can join on it without NULL surprises. Table
+macros (``account_guessing_episodes``) are shared building blocks with parameters.
 """
 
 from __future__ import annotations
@@ -55,7 +56,110 @@ VIEWS = {
 }
 
 
+# Table macros: shared building blocks with parameters.
+MACROS = {
+    # Failed attempts that are not the organisation's ordinary noise ("foreign" failures):
+    # not followed within resolve_minutes by the same account's success from the same address
+    # or from a familiar one (a person who mistyped and then got in), not from an address two or
+    # more of its people sign in from (office NAT, carrier, VPN egress), and not from an address
+    # this account had already signed in from. What remains is attempts from elsewhere.
+    "foreign_failures(resolve_minutes)": """
+WITH attempts AS (
+    SELECT tk, tenant, "user", src_ip, src_asn, src_country, user_agent, ip_tags, client_app,
+           time, event_id, outcome, reason, reason_code, credential_valid
+    FROM signins
+    WHERE event_type = 'auth' AND src_ip IS NOT NULL AND "user" IS NOT NULL
+),
+fails AS (
+    SELECT * FROM attempts
+    WHERE outcome IN ('failure', 'blocked')
+      AND reason IN ('bad_password', 'unknown_user', 'locked', 'blocked_ip')
+),
+oks AS (
+    SELECT a.tk, a."user", a.src_ip, a.time,
+           coalesce(t.users >= 2 OR u.first_ok < a.time - INTERVAL 1 DAY, false) AS familiar
+    FROM attempts a
+    LEFT JOIN tenant_ip_ok t ON t.tk = a.tk AND t.src_ip = a.src_ip
+    LEFT JOIN user_ip_ok u ON u.tk = a.tk AND u."user" = a."user" AND u.src_ip = a.src_ip
+    WHERE a.outcome = 'success' OR a.credential_valid
+),
+resolved AS (
+    SELECT DISTINCT f.event_id
+    FROM fails f
+    JOIN oks o ON o.tk = f.tk AND o."user" = f."user"
+     AND o.time BETWEEN f.time AND f.time + to_minutes(resolve_minutes)
+    WHERE o.src_ip = f.src_ip OR o.familiar
+)
+SELECT f.*
+FROM fails f
+LEFT JOIN tenant_ip_ok t ON t.tk = f.tk AND t.src_ip = f.src_ip
+LEFT JOIN user_ip_ok u ON u.tk = f.tk AND u."user" = f."user" AND u.src_ip = f.src_ip
+WHERE f.event_id NOT IN (SELECT event_id FROM resolved)
+  AND coalesce(t.users, 0) < 2
+  AND (u.first_ok IS NULL OR u.first_ok > f.time)
+""",
+    # Episodes of wrong passwords against one account (failures no further apart than the
+    # window), with the peak count in any trailing window, the addresses used, and whether a
+    # guessing address then proved the password for an account that had never signed in from
+    # it before the episode. Used by password_guessing and distributed_brute_force.
+    "account_guessing_episodes(window_minutes, success_within_minutes)": """
+WITH fails AS (
+    SELECT tk, tenant, "user", time, event_id, src_ip, src_asn, src_country, user_agent
+    FROM signins
+    WHERE event_type = 'auth' AND reason IN ('bad_password', 'locked') AND "user" IS NOT NULL
+),
+windowed AS (
+    SELECT *,
+        count(*) OVER (PARTITION BY tk, "user" ORDER BY time
+                       RANGE BETWEEN to_minutes(window_minutes) PRECEDING AND CURRENT ROW)
+            AS in_window,
+        CASE WHEN time - lag(time) OVER (PARTITION BY tk, "user" ORDER BY time, event_id)
+                  <= to_minutes(window_minutes) THEN 0 ELSE 1 END AS starts_episode
+    FROM fails
+),
+episodes AS (
+    SELECT *,
+        sum(starts_episode) OVER (PARTITION BY tk, "user" ORDER BY time, event_id
+                                  ROWS UNBOUNDED PRECEDING) AS episode
+    FROM windowed
+),
+guessing AS (
+    SELECT tk, any_value(tenant) AS tenant, "user", episode,
+        min(time) AS first_seen,
+        max(time) AS last_seen,
+        count(*) AS failures,
+        max(in_window) AS peak_in_window,
+        list(DISTINCT src_ip) FILTER (WHERE src_ip IS NOT NULL) AS src_ips,
+        list(DISTINCT src_asn) FILTER (WHERE src_asn IS NOT NULL) AS src_asns,
+        list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
+        list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
+        list(event_id ORDER BY time, event_id)[1:20] AS evidence_ids
+    FROM episodes
+    GROUP BY tk, "user", episode
+),
+landed AS (
+    SELECT g.tk, g."user", g.episode,
+        min(e.time) AS success_time,
+        list(DISTINCT e.src_ip) AS success_ips
+    FROM guessing g
+    JOIN signins e
+      ON e.tk = g.tk AND e."user" = g."user"
+     AND (e.credential_valid OR e.outcome = 'success')
+     AND e.time BETWEEN g.first_seen AND g.last_seen + to_minutes(success_within_minutes)
+     AND list_contains(g.src_ips, e.src_ip)
+    LEFT JOIN user_ip_ok h ON h.tk = g.tk AND h."user" = g."user" AND h.src_ip = e.src_ip
+    WHERE h.first_ok IS NULL OR h.first_ok >= g.first_seen
+    GROUP BY g.tk, g."user", g.episode
+)
+SELECT g.*, len(g.src_ips) AS distinct_ips, l.success_time, l.success_ips
+FROM guessing g LEFT JOIN landed l USING (tk, "user", episode)
+""",
+}
+
+
 def create_rule_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the shared views (after ``events`` exists). Views: nothing runs until used."""
+    """Create the shared views and macros (after ``events`` exists). Nothing runs until used."""
     for name, sql in VIEWS.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+    for signature, sql in MACROS.items():
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {signature} AS TABLE {sql}")

@@ -1,0 +1,90 @@
+-- Credential stuffing: in a burst, many accounts each tried once or twice (with the password
+-- leaked for that account elsewhere) from many networks — typically residential proxies —
+-- and some of them work. Measured on foreign failures only (see foreign_failures).
+WITH ff AS (
+    SELECT * FROM foreign_failures($resolve_minutes)
+),
+windowed AS (
+    SELECT *,
+        count(DISTINCT "user") OVER (PARTITION BY tk ORDER BY time
+            RANGE BETWEEN to_minutes($window_minutes) PRECEDING AND CURRENT ROW) AS in_window,
+        CASE WHEN time - lag(time) OVER (PARTITION BY tk ORDER BY time, event_id)
+                  <= to_minutes($window_minutes) THEN 0 ELSE 1 END AS starts_episode
+    FROM ff
+),
+episodes AS (
+    SELECT *,
+        sum(starts_episode) OVER (PARTITION BY tk ORDER BY time, event_id
+                                  ROWS UNBOUNDED PRECEDING) AS episode
+    FROM windowed
+),
+-- The burst's own tooling: user agents carrying at least a tenth of its attempts. Someone
+-- of the organisation failing alone meanwhile, with their own browser, is not part of it.
+agents AS (
+    SELECT tk, episode, user_agent FROM (
+        SELECT tk, episode, user_agent, count(*) AS n,
+               sum(count(*)) OVER (PARTITION BY tk, episode) AS total
+        FROM episodes GROUP BY tk, episode, user_agent
+    ) WHERE n >= 0.1 * total
+),
+burst_attempts AS (
+    SELECT e.*
+    FROM episodes e
+    JOIN agents a ON a.tk = e.tk AND a.episode = e.episode
+     AND a.user_agent IS NOT DISTINCT FROM e.user_agent
+),
+burst AS (
+    SELECT tk, any_value(tenant) AS tenant, episode,
+        min(time) AS first_seen, max(time) AS last_seen,
+        count(*) AS attempts,
+        count(DISTINCT "user") AS accounts,
+        max(in_window) AS peak_accounts,
+        count(DISTINCT src_ip) AS addresses,
+        count(DISTINCT src_asn) AS networks,
+        count(*) FILTER (WHERE reason = 'unknown_user') AS unknown_user_attempts,
+        list(DISTINCT "user") AS users,
+        list(DISTINCT src_ip) AS src_ips,
+        list(DISTINCT src_asn) FILTER (WHERE src_asn IS NOT NULL) AS src_asns,
+        list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
+        list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
+        list(event_id ORDER BY time, event_id)[1:20] AS evidence_ids
+    FROM burst_attempts
+    GROUP BY tk, episode
+    HAVING max(in_window) >= $min_accounts
+       AND count(*) <= $max_attempts_per_account * count(DISTINCT "user")
+       AND count(DISTINCT src_asn) >= $min_networks
+),
+-- Accounts that worked: a success during the burst (or shortly after) from an address neither
+-- the account nor the organisation knows, with the burst's tooling or from one of its networks.
+landed AS (
+    SELECT b.tk, b.episode, list(DISTINCT s."user") AS users, count(*) AS successes
+    FROM burst b
+    JOIN signins s ON s.tk = b.tk
+     AND s.event_type = 'auth' AND (s.outcome = 'success' OR s.credential_valid)
+     AND s.time BETWEEN b.first_seen AND b.last_seen + to_minutes($success_within_minutes)
+     AND (list_contains(b.user_agents, s.user_agent) OR list_contains(b.src_asns, s.src_asn)
+          OR list_contains(b.src_ips, s.src_ip))
+    LEFT JOIN tenant_ip_ok t ON t.tk = s.tk AND t.src_ip = s.src_ip
+    LEFT JOIN user_ip_ok u ON u.tk = s.tk AND u."user" = s."user" AND u.src_ip = s.src_ip
+    WHERE coalesce(t.users, 0) < 2 AND (u.first_ok IS NULL OR u.first_ok >= b.first_seen)
+    GROUP BY b.tk, b.episode
+)
+SELECT
+    concat_ws('|', b.tk, strftime(b.first_seen, '%Y-%m-%dT%H:%M:%S')) AS group_key,
+    b.tk, b.tenant, list_distinct(list_concat(b.users, coalesce(l.users, []))) AS users,
+    coalesce(l.users, []) AS compromised_users,
+    CASE WHEN l.users IS NOT NULL THEN 'critical' END AS severity,
+    b.first_seen, b.last_seen, b.src_ips, b.src_asns, b.countries, b.user_agents,
+    b.attempts AS evidence_count, b.evidence_ids,
+    b.attempts, b.accounts, b.peak_accounts, b.addresses, b.networks,
+    round(b.attempts / b.accounts, 1) AS attempts_per_account,
+    round(100 * b.unknown_user_attempts / b.attempts) AS unknown_user_percent,
+    $window_minutes AS window_minutes,
+    coalesce(len(l.users), 0) AS landed,
+    CASE WHEN l.users IS NULL THEN ''
+         ELSE ' ' || len(l.users) || ' account(s) then signed in from the same tooling or networks ('
+              || array_to_string(l.users[1:5], ', ') || '): their leaked passwords still work — '
+              || 'treat them as compromised.' END AS outcome_note
+FROM burst b
+LEFT JOIN landed l USING (tk, episode)
+ORDER BY b.first_seen

@@ -1,0 +1,139 @@
+"""Join foreign failing addresses that share infrastructure into campaigns (union-find).
+
+rule.sql returns one row per (tenant, address) with the link keys of that address: the
+address itself, its /24 (or /48), an ASN or user agent the organisation's own people never
+sign in with, and the Tor tag. Two addresses sharing any key are the same infrastructure, so
+connected components over address–key links are campaigns. A campaign spans organisations:
+one alert is raised per organisation it hit, all carrying the same campaign id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, node: str) -> str:
+        parent = self.parent.setdefault(node, node)
+        if parent != node:
+            parent = self.parent[node] = self.find(parent)
+        return parent
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # Deterministic: the smaller name becomes the root, whatever the row order.
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def combine(rows: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    links = _UnionFind()
+    for row in rows:
+        node = "ip:" + row["src_ip"]
+        for key in row["keys"]:
+            links.union(node, key)
+    campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        campaigns[links.find("ip:" + row["src_ip"])].append(row)
+    alerts: list[dict[str, Any]] = []
+    for members in campaigns.values():
+        alerts.extend(_campaign_alerts(members, params))
+    return alerts
+
+
+def _campaign_alerts(rows: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    all_users = {(r["tk"], u) for r in rows for u in r["users"]}
+    all_ips = {r["src_ip"] for r in rows}
+    if len(all_users) < params["min_users"] or len(all_ips) < params["min_ips"]:
+        return []
+    first = min(rows, key=lambda r: (r["first_seen"], r["first_event"]))
+    campaign_id = "cmp-" + hashlib.sha256(first["first_event"].encode()).hexdigest()[:16]
+    tenants = sorted({r["tk"] for r in rows})
+    by_tenant: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_tenant[row["tk"]].append(row)
+    out = []
+    for tk, members in sorted(by_tenant.items()):
+        alert = _tenant_alert(tk, members, params)
+        if alert is None:
+            continue
+        alert.update(
+            campaign=campaign_id,
+            group_key=f"{campaign_id}|{tk}",
+            campaign_tenants=len(tenants),
+            campaign_accounts=len(all_users),
+            campaign_addresses=len(all_ips),
+        )
+        out.append(alert)
+    return out
+
+
+def _tenant_alert(
+    tk: str, rows: list[dict[str, Any]], params: dict[str, Any]
+) -> dict[str, Any] | None:
+    users = sorted({u for r in rows for u in r["users"]})
+    if len(users) < params["min_tenant_users"]:
+        return None
+    first_seen: datetime = min(r["first_seen"] for r in rows)
+    last_seen: datetime = max(r["last_seen"] for r in rows)
+    days = max((last_seen - first_seen).total_seconds() / 86400, 1 / 24)
+    # The organisation's normal: accounts failing alone from foreign addresses, per day.
+    baseline = rows[0]["lone_user_days"] / max(rows[0]["tenant_days"], 1)
+    accounts_per_day = len(users) / max(days, 1.0)
+    if accounts_per_day < params["baseline_factor"] * baseline:
+        return None
+    attempts = sum(r["attempts"] for r in rows)
+    # (account, hour) pairs attacked, and (address, account, hour) triples: their ratios are
+    # the campaign's pace per account and its rotation of addresses per account.
+    user_hours = len({h for r in rows for h in r["user_hours"]})
+    address_user_hours = sum(len(r["user_hours"]) for r in rows)
+    landed = sorted({u for r in rows for u in (r["landed_users"] or []) if u in users})
+    tor = sum(r["attempts"] for r in rows if r["tor"])
+    hosting = sum(r["attempts"] for r in rows if r["hosting"] and not r["tor"])
+    unknown = sum(r["unknown_user_attempts"] for r in rows)
+    ips = sorted({r["src_ip"] for r in rows})
+    return {
+        "tk": tk,
+        "tenant": rows[0]["tenant"],
+        "users": users,
+        "compromised_users": landed,
+        "severity": "critical" if landed else None,
+        "src_ips": ips,
+        "src_asns": sorted({a for r in rows for a in r["src_asns"]}),
+        "countries": sorted({c for r in rows for c in r["countries"]}),
+        "user_agents": sorted({a for r in rows for a in r["user_agents"]})[:20],
+        "first_seen": first_seen,
+        "last_seen": last_seen,
+        "evidence_count": attempts,
+        "evidence_ids": [
+            e for r in sorted(rows, key=lambda r: r["first_seen"]) for e in r["evidence_ids"]
+        ][:20],  # fmt: skip
+        "attempts": attempts,
+        "accounts": len(users),
+        "addresses": len(ips),
+        "days": round(days, 1),
+        "attempts_per_account_hour": round(attempts / user_hours, 1) if user_hours else None,
+        "addresses_per_account_hour": round(address_user_hours / user_hours, 1)
+        if user_hours
+        else None,
+        "tor_percent": round(100 * tor / attempts),
+        "hosting_percent": round(100 * hosting / attempts),
+        "unknown_user_percent": round(100 * unknown / attempts),
+        "baseline_accounts_per_day": round(baseline, 2),
+        "accounts_per_day": round(accounts_per_day, 1),
+        "_ip_list": ips,
+        "compromised_note": (
+            f" {len(landed)} account(s) then entered the right password from these addresses "
+            f"({', '.join(landed[:5])}): treat them as compromised."
+            if landed
+            else ""
+        ),
+    }
