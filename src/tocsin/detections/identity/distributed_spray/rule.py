@@ -115,7 +115,7 @@ def _tenant_alert(
         "evidence_count": attempts,
         "evidence_ids": [
             e for r in sorted(rows, key=lambda r: r["first_seen"]) for e in r["evidence_ids"]
-        ][:20],  # fmt: skip
+        ][:20],
         "attempts": attempts,
         "accounts": len(users),
         "addresses": len(ips),
