@@ -142,3 +142,27 @@ def test_rules_and_formats_commands() -> None:
     assert "0 failed" in tested.stdout
     formats = tocsin("formats")
     assert formats.returncode == 0 and "entra_diagnostic" in formats.stdout
+
+
+def test_explain_shows_why_an_alert_fired(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert tocsin("scan", SYNTHETIC, "--data-dir", data, "--out", tmp_path / "out").returncode == 0
+    alerts = [json.loads(x) for x in (tmp_path / "out" / "alerts.jsonl").read_text().splitlines()]
+    guessing = next(a for a in alerts if a["rule"] == "password_guessing")
+    run = tocsin("explain", guessing["id"][:12], "--data-dir", data, "--sample", "3")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    for heading in (
+        "What happened",
+        "Why this rule fires",
+        "Grouping key",
+        "Evidence",
+        "All of them",
+    ):
+        assert heading in out
+    assert guessing["evidence"]["group_key"] in out.replace("\n", "")
+    assert f"{guessing['evidence_count']} events now match" in out
+    assert "threshold: min_failures" in out and "campaign-office-2020-09.ndjson:" in out
+    assert "read_parquet(" in out
+    missing = tocsin("explain", "al-nope", "--data-dir", data)
+    assert missing.returncode == 2 and "no alert" in missing.stderr

@@ -19,6 +19,7 @@ from tocsin.sources.base import ReadOptions
 from tocsin.sources.reader import DEFAULT_MAX_RECORD, FileReport
 from tocsin.store.duck import connect
 from tocsin.store.lake import Lake, create_views
+from tocsin.store.state import StateStore, default_url
 
 
 class RulesBroken(Exception):
@@ -37,8 +38,9 @@ class ScanConfig:
     forced_format: str | None = None
     read_options: ReadOptions = field(default_factory=ReadOptions)
     max_record: int = DEFAULT_MAX_RECORD
-    memory_limit: str | None = None
+    memory_limit: str | None = "1GB"
     threads: int | None = None
+    state_url: str | None = None  # default: SQLite in the data directory
 
 
 @dataclass(slots=True)
@@ -49,6 +51,8 @@ class ScanResult:
     seconds: float
     alerts_path: Path | None = None
     rejects_path: Path | None = None
+    alerts_new: int = 0
+    alerts_updated: int = 0
 
     def alerts_by_severity(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITIES, 0)
@@ -103,7 +107,14 @@ def run_scan(
                 con.close()
     finally:
         rejects.close()
+    store = StateStore(config.state_url or default_url(config.data_dir))
+    try:
+        store.migrate()
+        new, updated = store.upsert_alerts(evaluation.alerts)
+    finally:
+        store.dispose()
     result = ScanResult(ingested, evaluation, rejects, time.perf_counter() - started)
+    result.alerts_new, result.alerts_updated = new, updated
     if config.out_dir is not None:
         result.rejects_path = rejects_path
         result.alerts_path = write_outputs(config, result)

@@ -58,7 +58,13 @@ def scan(
     max_record_size: Annotated[
         int, typer.Option(help="Reject records larger than this many bytes.")
     ] = DEFAULT_MAX_RECORD,
-    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB.")] = None,
+    memory_limit: Annotated[
+        str, typer.Option(help="DuckDB memory limit (spills to disk beyond it).")
+    ] = "1GB",
+    state_url: Annotated[
+        str | None,
+        typer.Option(help="State database URL (default: SQLite state.db in the data dir)."),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="DuckDB threads (default: all cores).")
     ] = None,
@@ -92,6 +98,7 @@ def scan(
         max_record=max_record_size,
         memory_limit=memory_limit,
         threads=threads,
+        state_url=state_url,
     )
     total = sum(f.stat().st_size for f in files)
     show_bar = progress and console.is_terminal and total >= PROGRESS_MIN_BYTES
@@ -250,7 +257,10 @@ def _print_alerts(console: Console, result: ScanResult, quiet: bool) -> None:
     shown = ", ".join(
         f"[{_SEVERITY_STYLE[s]}]{counts[s]} {s}[/]" for s in reversed(SEVERITIES) if counts[s]
     )
-    console.print(f"Alerts: {len(alerts)}" + (f" ({shown})" if shown else ""))
+    changes = ""
+    if alerts and (result.alerts_new or result.alerts_updated):
+        changes = f"; {result.alerts_new} new, {result.alerts_updated} updated since the last scan"
+    console.print(f"Alerts: {len(alerts)}" + (f" ({shown})" if shown else "") + changes)
     if quiet or not alerts:
         return
     for alert in alerts[:25]:

@@ -59,14 +59,16 @@ VIEWS = {
 # Table macros: shared building blocks with parameters.
 MACROS = {
     # Failed attempts that are not the organisation's ordinary noise ("foreign" failures):
-    # not followed within resolve_minutes by the same account's success from the same address
-    # or from a familiar one (a person who mistyped and then got in), not from an address two or
-    # more of its people sign in from (office NAT, carrier, VPN egress), and not from an address
-    # this account had already signed in from. What remains is attempts from elsewhere.
+    # not followed within resolve_minutes by the same account's success from a familiar address,
+    # or from the same address when that is neither Tor nor hosting (a person who mistyped and
+    # then got in; an attacker landing through Tor or a server is not "resolved"); not from an
+    # address two or more of its people sign in from (office NAT, carrier, VPN egress); and not
+    # from an address this account had already signed in from. What remains is attempts from
+    # elsewhere.
     "foreign_failures(resolve_minutes)": """
 WITH attempts AS (
     SELECT tk, tenant, "user", src_ip, src_asn, src_country, user_agent, ip_tags, client_app,
-           time, event_id, outcome, reason, reason_code, credential_valid
+           device_id, time, event_id, outcome, reason, reason_code, credential_valid
     FROM signins
     WHERE event_type = 'auth' AND src_ip IS NOT NULL AND "user" IS NOT NULL
 ),
@@ -77,7 +79,8 @@ fails AS (
 ),
 oks AS (
     SELECT a.tk, a."user", a.src_ip, a.time,
-           coalesce(t.users >= 2 OR u.first_ok < a.time - INTERVAL 1 DAY, false) AS familiar
+           coalesce(t.users >= 2 OR u.first_ok < a.time - INTERVAL 1 DAY, false) AS familiar,
+           list_has_any(a.ip_tags, ['tor', 'hosting']) AS anonymous
     FROM attempts a
     LEFT JOIN tenant_ip_ok t ON t.tk = a.tk AND t.src_ip = a.src_ip
     LEFT JOIN user_ip_ok u ON u.tk = a.tk AND u."user" = a."user" AND u.src_ip = a.src_ip
@@ -88,7 +91,7 @@ resolved AS (
     FROM fails f
     JOIN oks o ON o.tk = f.tk AND o."user" = f."user"
      AND o.time BETWEEN f.time AND f.time + to_minutes(resolve_minutes)
-    WHERE o.src_ip = f.src_ip OR o.familiar
+    WHERE o.familiar OR (o.src_ip = f.src_ip AND NOT o.anonymous)
 )
 SELECT f.*
 FROM fails f
@@ -140,7 +143,7 @@ guessing AS (
 landed AS (
     SELECT g.tk, g."user", g.episode,
         min(e.time) AS success_time,
-        list(DISTINCT e.src_ip) AS success_ips
+        list_sort(list(DISTINCT e.src_ip)) AS success_ips
     FROM guessing g
     JOIN signins e
       ON e.tk = g.tk AND e."user" = g."user"

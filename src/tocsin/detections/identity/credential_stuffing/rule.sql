@@ -57,7 +57,7 @@ burst AS (
 -- Accounts that worked: a success during the burst (or shortly after) from an address neither
 -- the account nor the organisation knows, with the burst's tooling or from one of its networks.
 landed AS (
-    SELECT b.tk, b.episode, list(DISTINCT s."user") AS users, count(*) AS successes
+    SELECT b.tk, b.episode, list_sort(list(DISTINCT s."user")) AS users, count(*) AS successes
     FROM burst b
     JOIN signins s ON s.tk = b.tk
      AND s.event_type = 'auth' AND (s.outcome = 'success' OR s.credential_valid)

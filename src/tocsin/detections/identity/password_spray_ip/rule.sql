@@ -31,7 +31,7 @@ spray AS (
         count(DISTINCT "user") AS distinct_users,
         max(users_in_window) AS peak_users_in_window,
         list(DISTINCT "user") AS users,
-        list(DISTINCT tenant) FILTER (WHERE tenant IS NOT NULL) AS tenants,
+        list_sort(list(DISTINCT tenant) FILTER (WHERE tenant IS NOT NULL)) AS tenants,
         list(DISTINCT src_asn) FILTER (WHERE src_asn IS NOT NULL) AS src_asns,
         list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
         list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
@@ -43,7 +43,7 @@ spray AS (
 ),
 -- Targeted accounts that then signed in (or proved the password) from the same address.
 landed AS (
-    SELECT s.src_ip, s.episode, list(DISTINCT e."user") AS succeeded
+    SELECT s.src_ip, s.episode, list_sort(list(DISTINCT e."user")) AS succeeded
     FROM spray s
     JOIN events e
       ON e.src_ip = s.src_ip
