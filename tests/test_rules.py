@@ -102,3 +102,11 @@ def test_sql_literals_cannot_break_out() -> None:
     assert render_sql('"user" = {user}', {"user": hostile}) == "\"user\" = 'x'' OR 1=1 --'"
     con = connect()
     assert con.execute(f"SELECT {sql_literal(hostile)}").fetchone() == (hostile,)
+
+
+def test_every_rule_technique_is_in_the_bundled_attack_data() -> None:
+    from tocsin.attribution.attack import techniques
+
+    known = techniques()
+    missing = {t: r.id for r in RULES.rules for t in r.meta.techniques if t not in known}
+    assert missing == {}

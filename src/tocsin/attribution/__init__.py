@@ -1,0 +1,1 @@
+"""Attribution: ATT&CK knowledge, actor playbooks, campaigns."""
