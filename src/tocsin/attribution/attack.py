@@ -58,9 +58,9 @@ def _load() -> tuple[dict[str, Technique], dict[str, Group]]:
             by_stix[obj["id"]] = tid
     uses: dict[str, list[str]] = {}
     for obj in objects.values():
-        if obj["type"] == "relationship" and obj.get("relationship_type") == "uses":
-            if obj["target_ref"] in by_stix:
-                uses.setdefault(obj["source_ref"], []).append(by_stix[obj["target_ref"]])
+        is_use = obj["type"] == "relationship" and obj.get("relationship_type") == "uses"
+        if is_use and obj["target_ref"] in by_stix:
+            uses.setdefault(obj["source_ref"], []).append(by_stix[obj["target_ref"]])
     groups: dict[str, Group] = {}
     for obj in objects.values():
         if obj["type"] == "intrusion-set" and not obj.get("revoked"):
