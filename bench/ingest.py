@@ -89,7 +89,11 @@ def _template(app: int, agent: int, code: int, interactive: bool) -> str:
 
 
 def generate(path: Path, records: int, seed: int = 20200910) -> None:
-    """Write ``records`` diagnostic-format sign-ins: ~20,000 users over 14 days."""
+    """Write ``records`` diagnostic-format sign-ins: ~20,000 users of 40 orgs over 14 days.
+
+    Each person signs in from their home address, their organisation's office NAT or its
+    carrier's shared mobile addresses, as real staff do.
+    """
     rng = random.Random(seed)
     templates = {
         (a, g, c, i): _template(a, g, c, i)
@@ -111,11 +115,19 @@ def generate(path: Path, records: int, seed: int = 20200910) -> None:
             moment = datetime.fromtimestamp(start + rng.random() * span, UTC)
             country, city = places[u % len(places)]
             key = (u % len(_APPS), u % len(_AGENTS), rng.choice(_CODES), rng.random() < 0.6)
+            where = rng.random()
+            org = u % 40
+            if where < 0.5:
+                ip = f"198.18.{org}.10"  # the office NAT
+            elif where < 0.8:
+                ip = f"{(u * 7) % 200 + 11}.{u % 251}.{(u // 251) % 256}.{(u % 250) + 1}"  # home
+            else:
+                ip = f"100.64.{org}.{rng.randrange(1, 9)}"  # carrier CGNAT
             values = {
                 "user": users[u],
                 "uid": uids[u],
                 "name": f"User {u:05d}",
-                "ip": f"{(u * 7) % 200 + 11}.{u % 251}.{rng.randrange(256)}.{(u % 250) + 1}",
+                "ip": ip,
                 "country": country,
                 "city": city,
                 "rid": f"{n:08x}-{u:04x}-4{n % 4096:03x}-8000-{rng.getrandbits(48):012x}",

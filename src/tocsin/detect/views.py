@@ -13,7 +13,8 @@ address, network, country or device before?") instead of against fixed global th
   per user agent.
 
 ``tk`` is ``coalesce(tenant, '')`` so rules can join on it without NULL surprises. Table
-macros (``account_guessing_episodes``) are shared building blocks with parameters.
+macros (``account_guessing_episodes``, ``foreign_failures``) are shared building blocks with
+parameters; ``foreign_fails`` holds the foreign failures, computed once per evaluation.
 """
 
 from __future__ import annotations
@@ -160,9 +161,29 @@ FROM guessing g LEFT JOIN landed l USING (tk, "user", episode)
 }
 
 
+# Minutes within which a success "resolves" a failure (see foreign_failures).
+RESOLVE_MINUTES = 30
+# Computed once per evaluation and shared by every rule (they are read many times; the
+# aggregates are small next to the events they summarise).
+MATERIALIZED = (
+    "user_ip_ok", "tenant_ip_ok", "user_asn_ok", "tenant_asn_ok", "user_country_ok",
+    "user_device_ok", "tenant_agent_ok",
+)  # fmt: skip
+
+
 def create_rule_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the shared views and macros (after ``events`` exists). Nothing runs until used."""
+    """Create the shared views, tables and macros (after ``events`` exists).
+
+    ``foreign_fails`` is ``foreign_failures(RESOLVE_MINUTES)`` computed once for all rules.
+    """
     for name, sql in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        kind = "TABLE" if name in MATERIALIZED else "VIEW"
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
     for signature, sql in MACROS.items():
         con.execute(f"CREATE OR REPLACE TEMP MACRO {signature} AS TABLE {sql}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE foreign_fails AS "
+        f"SELECT * FROM foreign_failures({RESOLVE_MINUTES})"
+    )

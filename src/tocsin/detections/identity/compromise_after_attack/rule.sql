@@ -2,7 +2,7 @@
 -- proves its password from the attacking infrastructure, or signs in shortly after from an
 -- address, network and country (or device) that neither it nor the organisation ever used.
 WITH ff AS (
-    SELECT * FROM foreign_failures($resolve_minutes)
+    SELECT * FROM foreign_fails
 ),
 attacked AS (
     SELECT tk, "user", min(time) AS first_attack, max(time) AS last_attack,
@@ -11,6 +11,11 @@ attacked AS (
     GROUP BY tk, "user"
     HAVING count(*) >= $min_failures
 ),
+-- How long each account has been seen signing in: "never used before" means little for an
+-- account whose history starts with the attack.
+history AS (
+    SELECT tk, "user", min(first_ok) AS first_ok FROM user_ip_ok GROUP BY ALL
+),
 infra AS (
     SELECT tk, src_ip, any_value(src_asn) AS src_asn FROM ff GROUP BY tk, src_ip
 ),
@@ -18,10 +23,13 @@ candidates AS (
     SELECT s.tk, s.tenant, s."user", s.time, s.event_id, s.src_ip, s.src_asn, s.src_country,
            s.user_agent, s.ip_tags, s.outcome, s.reason, s.device_id,
            a.first_attack, a.last_attack, a.failures, a.attack_ips,
-           i.src_ip IS NOT NULL AS from_attack_infra
+           i.src_ip IS NOT NULL AS from_attack_infra,
+           coalesce(h.first_ok < a.first_attack - to_days($min_history_days), false)
+               AS has_history
     FROM signins s
     JOIN attacked a ON a.tk = s.tk AND a."user" = s."user"
     LEFT JOIN infra i ON i.tk = s.tk AND i.src_ip = s.src_ip
+    LEFT JOIN history h ON h.tk = s.tk AND h."user" = s."user"
     WHERE (s.outcome = 'success' OR s.credential_valid)
       AND s.time BETWEEN a.first_attack AND a.last_attack + to_hours($within_hours)
 ),
@@ -49,7 +57,7 @@ compromising AS (
     FROM judged
     WHERE NOT ip_known AND NOT ip_shared_here
       AND (from_attack_infra
-           OR (NOT asn_common_here AND NOT asn_known
+           OR (has_history AND NOT asn_common_here AND NOT asn_known
                AND (NOT country_known OR NOT device_known
                     OR list_has_any(ip_tags, ['tor', 'hosting', 'vpn']))))
 )

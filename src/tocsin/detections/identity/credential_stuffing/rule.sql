@@ -2,7 +2,7 @@
 -- leaked for that account elsewhere) from many networks — typically residential proxies —
 -- and some of them work. Measured on foreign failures only (see foreign_failures).
 WITH ff AS (
-    SELECT * FROM foreign_failures($resolve_minutes)
+    SELECT * FROM foreign_fails
 ),
 windowed AS (
     SELECT *,

@@ -3,7 +3,7 @@
 -- This query returns one row per (tenant, address) of *foreign* failed attempts; rule.py
 -- joins addresses that share infrastructure into campaigns and applies the thresholds.
 WITH foreign_fails AS (
-    SELECT * FROM foreign_failures($resolve_minutes)
+    SELECT * FROM foreign_fails
 ),
 attempts AS (
     SELECT tk, "user", src_ip, time, outcome, credential_valid
