@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,7 @@ class IngestResult:
     reports: list[FileReport] = field(default_factory=list)
     commit: CommitResult = field(default_factory=CommitResult)
     unreadable: list[str] = field(default_factory=list)  # inputs that do not exist at all
+    commit_seconds: float = 0.0
 
     @property
     def events_read(self) -> int:
@@ -145,7 +147,9 @@ def ingest(
             if on_file is not None:
                 on_file(report)
         staged = [r.staged for r in result.reports if r.staged is not None]
+        started = time.perf_counter()
         result.commit = lake.commit(con, staged)
+        result.commit_seconds = time.perf_counter() - started
     finally:
         lake.discard_staging()
     return result

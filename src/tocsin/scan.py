@@ -143,6 +143,12 @@ def write_outputs(config: ScanConfig, result: ScanResult) -> Path:
             "duplicates": result.ingest.commit.duplicates,
         },
         "rejects": result.rejects.count,
+        "timings": {
+            "read": round(sum(r.seconds for r in result.ingest.reports), 3),
+            "commit_and_enrich": round(result.ingest.commit_seconds, 3),
+            "views": round(result.evaluation.views_seconds, 3),
+            "rules": round(sum(r.seconds for r in result.evaluation.runs), 3),
+        },
         "alerts_by_severity": result.alerts_by_severity(),
         "rules": [
             {"rule": r.rule, "alerts": r.alerts, "seconds": round(r.seconds, 3), "error": r.error}

@@ -41,16 +41,18 @@ spray AS (
     HAVING max(users_in_window) >= $min_users
        AND count(*) <= $max_attempts_per_user * count(DISTINCT "user")
 ),
--- Targeted accounts that then signed in (or proved the password) from the same address.
+-- Targeted accounts that then signed in (or proved the password) from the same address,
+-- which they had never signed in from before the episode (their usual network is not news).
 landed AS (
     SELECT s.src_ip, s.episode, list_sort(list(DISTINCT e."user")) AS succeeded
     FROM spray s
-    JOIN events e
+    JOIN signins e
       ON e.src_ip = s.src_ip
-     AND e.event_type IN ('auth', 'mfa')
      AND (e.credential_valid OR e.outcome = 'success')
      AND e.time BETWEEN s.first_seen AND s.last_seen + to_minutes($success_within_minutes)
      AND list_contains(s.users, e."user")
+    LEFT JOIN user_ip_ok u ON u.tk = e.tk AND u."user" = e."user" AND u.src_ip = e.src_ip
+    WHERE u.first_ok IS NULL OR u.first_ok >= s.first_seen
     GROUP BY s.src_ip, s.episode
 )
 SELECT
