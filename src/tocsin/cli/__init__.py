@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tocsin import __version__
-from tocsin.cli import explain, formats, rules, scan, simulate
+from tocsin.cli import explain, formats, intel, rules, scan, simulate
 
 app = typer.Typer(
     name="tocsin",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("scan")(scan.scan)
 app.add_typer(rules.app, name="rules")
+app.add_typer(intel.app, name="intel")
 app.command("formats")(formats.formats)
 app.command("simulate")(simulate.simulate)
 app.command("explain")(explain.explain_alert)
