@@ -47,70 +47,76 @@ def mapped_columns(con: duckdb.DuckDBPyConnection, fmt: SourceFormat) -> list[st
 
 
 def normalize_sql(con: duckdb.DuckDBPyConnection, fmt: SourceFormat, records_from: str) -> str:
-    """The full projection for ``fmt`` over the relation expression ``records_from``."""
+    """The full projection for ``fmt`` over the relation expression ``records_from``.
+
+    Built in layers so every helper macro gets a plain column: nesting macros (clip of str of
+    a cast of a mapped expression) would repeat the inner expression in every branch, and the
+    planner then spends most of its time on copies of the same sub-expression.
+    """
     have = set(mapped_columns(con, fmt))
-    out: list[str] = []
 
     def col(name: str) -> str:
         return f'"{name}"' if name in have else "NULL"
 
-    skip = "CAST(_skip AS VARCHAR)" if "_skip" in have else "NULL::VARCHAR"
-    fmt_reject = "CAST(_reject AS VARCHAR)" if "_reject" in have else "NULL::VARCHAR"
-    out.append(f"{skip} AS _skip")
-    out.append(
-        f"CASE WHEN {skip} IS NOT NULL THEN NULL "
-        f"WHEN {fmt_reject} IS NOT NULL THEN {fmt_reject} "
-        f"WHEN {col('time')} IS NULL THEN 'no valid timestamp in the record' "
-        f"WHEN {col('outcome')} IS NULL THEN 'no outcome could be derived from the record' "
-        "END AS _reject"
+    contract = [
+        c for c in EVENT_COLUMNS
+        if c not in ("event_id", "source", "format", "day") and c not in EVENTS_ADDED_BY_READER
+    ]  # fmt: skip
+    text = [c for c in contract if c == "user" or (duckdb_type(c) == "VARCHAR" and c in _CLIPPED)]
+    # 1. every contract column at its type; the format's control columns beside them
+    typed = [f'TRY_CAST({col(c)} AS {duckdb_type(c)}) AS "{c}"' for c in contract]
+    typed.append(("CAST(_skip AS VARCHAR)" if "_skip" in have else "NULL::VARCHAR") + " AS _skip")
+    typed.append(
+        ("CAST(_reject AS VARCHAR)" if "_reject" in have else "NULL::VARCHAR") + " AS _fmt_reject"
     )
-    id_key = (
-        "CAST(_id_key AS VARCHAR)"
-        if "_id_key" in have
-        else "concat_ws('|', strftime(time, '%Y-%m-%dT%H:%M:%S.%f'), \"user\", src_ip, "
-        "action, reason_code, correlation_id, details)"
+    typed.append(
+        ("CAST(_id_key AS VARCHAR)" if "_id_key" in have else "NULL::VARCHAR") + " AS _id_key"
     )
+    # 2. text that means nothing ("", "null") becomes NULL
+    nulled = ", ".join(f'tocsin_str("{c}") AS "{c}"' for c in text)
+    # 3. the contract's cleaning, the id and the checks
+    final = [f'tocsin_clip("{c}") AS "{c}"' for c in text if c != "user"]
+    final += [
+        'lower(trim(tocsin_clip("user"))) AS "user"',
+        "coalesce(event_type, 'auth') AS event_type",
+        "coalesce(reason, 'other') AS reason",
+        "coalesce(ip_tags, []::VARCHAR[]) AS ip_tags",
+        "tocsin_ip(trim(src_ip)) AS src_ip",
+        # JSON: never cut in the middle (it must stay parseable); an oversized one is
+        # replaced by a note of its size.
+        f"CASE WHEN strlen(details) > {MAX_DETAILS} THEN json_object('truncated', true, "
+        "'bytes', strlen(details))::VARCHAR ELSE details END AS details",
+    ]
     source = fmt.source.replace("'", "''")
-    out.append(f"md5(concat_ws('|', '{source}', {id_key})) AS event_id")
+    id_key = (
+        "coalesce(_id_key, concat_ws('|', strftime(time, '%Y-%m-%dT%H:%M:%S.%f'), \"user\", "
+        "src_ip, action, reason_code, correlation_id, details))"
+    )
+    reject = (
+        "CASE WHEN _skip IS NOT NULL THEN NULL WHEN _fmt_reject IS NOT NULL THEN _fmt_reject "
+        "WHEN time IS NULL THEN 'no valid timestamp in the record' "
+        "WHEN outcome IS NULL THEN 'no outcome could be derived from the record' END"
+    )
+    columns = []
     for name in EVENT_COLUMNS:
-        if name in ("event_id", "day") or name in EVENTS_ADDED_BY_READER:
+        if name in EVENTS_ADDED_BY_READER or name == "day":
             continue
-        if name == "source":
-            out.append(f"'{source}' AS source")
-            continue
-        if name == "format":
-            out.append(f"'{fmt.name}' AS format")
-            continue
-        typ = duckdb_type(name)
-        expr = col(name)
-        if name == "user":
-            expr = f"lower(trim(tocsin_clip(tocsin_str(CAST({expr} AS VARCHAR)))))"
-        elif name == "event_type":
-            expr = f"coalesce({expr}, 'auth')"
-        elif name == "reason":
-            expr = f"coalesce({expr}, 'other')"
-        elif name == "ip_tags":
-            expr = f"coalesce(CAST({expr} AS VARCHAR[]), []::VARCHAR[])"
-        elif name == "src_ip":
-            expr = f"tocsin_ip(trim(CAST({expr} AS VARCHAR)))"
-        elif name == "details":
-            # JSON: never cut in the middle (it must stay parseable); an oversized one is
-            # replaced by a note of its size.
-            text = f"CAST({expr} AS VARCHAR)"
-            expr = (
-                f"CASE WHEN strlen({text}) > {MAX_DETAILS} "
-                f"THEN json_object('truncated', true, 'bytes', strlen({text}))::VARCHAR "
-                f"ELSE {text} END"
-            )
-        elif typ == "VARCHAR" and name in _CLIPPED:
-            expr = f"tocsin_clip(tocsin_str(CAST({expr} AS VARCHAR)))"
-        out.append(f'TRY_CAST({expr} AS {typ}) AS "{name}"')
-    out.append("CAST(time AS DATE) AS day")
-    select = ",\n  ".join(out)
+        if name == "event_id":
+            columns.append(f"md5(concat_ws('|', '{source}', {id_key})) AS event_id")
+        elif name == "source":
+            columns.append(f"'{source}' AS source")
+        elif name == "format":
+            columns.append(f"'{fmt.name}' AS format")
+        else:
+            columns.append(f'"{name}"')
     return (
         # NOT MATERIALIZED: DuckDB would otherwise compute every mapped column of a CTE
         # referenced twice, even ones a query never reads.
         f"WITH records AS NOT MATERIALIZED (SELECT * FROM {records_from}),\n"
-        f"mapped AS NOT MATERIALIZED ({fmt.sql})\n"
-        f"SELECT\n  {select}\nFROM mapped"
+        f"mapped AS NOT MATERIALIZED ({fmt.sql}),\n"
+        f"typed AS NOT MATERIALIZED (SELECT {', '.join(typed)} FROM mapped),\n"
+        f"nulled AS NOT MATERIALIZED (SELECT * REPLACE ({nulled}) FROM typed),\n"
+        f"cleaned AS NOT MATERIALIZED (SELECT * REPLACE ({', '.join(final)}) FROM nulled)\n"
+        f"SELECT _skip, {reject} AS _reject, {', '.join(columns)}, CAST(time AS DATE) AS day "
+        "FROM cleaned"
     )

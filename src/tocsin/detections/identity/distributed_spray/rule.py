@@ -43,17 +43,44 @@ def combine(rows: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str
     campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         campaigns[links.find("ip:" + row["src_ip"])].append(row)
+    big = [m for m in campaigns.values() if _is_campaign(m, params)]
+    baseline = _baseline([m for m in campaigns.values() if not _is_campaign(m, params)])
     alerts: list[dict[str, Any]] = []
-    for members in campaigns.values():
-        alerts.extend(_campaign_alerts(members, params))
+    for members in big:
+        alerts.extend(_campaign_alerts(members, params, baseline))
     return alerts
 
 
-def _campaign_alerts(rows: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+def _is_campaign(rows: list[dict[str, Any]], params: dict[str, Any]) -> bool:
+    users = {(r["tk"], u) for r in rows for u in r["users"]}
+    return len(users) >= params["min_users"] and len(rows) >= params["min_ips"]
+
+
+def _user_days(rows: list[dict[str, Any]]) -> set[str]:
+    # user_hours holds "user|YYYY-MM-DD HH"; the first 10 characters of the hour are the day.
+    return {h[: h.rindex("|") + 11] for r in rows for h in r["user_hours"]}
+
+
+def _baseline(small: list[list[dict[str, Any]]]) -> dict[str, float]:
+    """Per tenant: accounts a day failing from foreign addresses outside any campaign.
+
+    That is the organisation's normal — a lost phone, a colleague abroad — which a campaign
+    must clearly exceed.
+    """
+    days: dict[str, float] = {}
+    user_days: dict[str, set[str]] = defaultdict(set)
+    for members in small:
+        for row in members:
+            days[row["tk"]] = max(row["tenant_days"], 1)
+            user_days[row["tk"]] |= _user_days([row])
+    return {tk: len(user_days[tk]) / days[tk] for tk in days}
+
+
+def _campaign_alerts(
+    rows: list[dict[str, Any]], params: dict[str, Any], baseline: dict[str, float]
+) -> list[dict[str, Any]]:
     all_users = {(r["tk"], u) for r in rows for u in r["users"]}
     all_ips = {r["src_ip"] for r in rows}
-    if len(all_users) < params["min_users"] or len(all_ips) < params["min_ips"]:
-        return []
     first = min(rows, key=lambda r: (r["first_seen"], r["first_event"]))
     campaign_id = "cmp-" + hashlib.sha256(first["first_event"].encode()).hexdigest()[:16]
     tenants = sorted({r["tk"] for r in rows})
@@ -62,7 +89,7 @@ def _campaign_alerts(rows: list[dict[str, Any]], params: dict[str, Any]) -> list
         by_tenant[row["tk"]].append(row)
     out = []
     for tk, members in sorted(by_tenant.items()):
-        alert = _tenant_alert(tk, members, params)
+        alert = _tenant_alert(tk, members, params, baseline.get(tk, 0.0))
         if alert is None:
             continue
         alert.update(
@@ -77,7 +104,7 @@ def _campaign_alerts(rows: list[dict[str, Any]], params: dict[str, Any]) -> list
 
 
 def _tenant_alert(
-    tk: str, rows: list[dict[str, Any]], params: dict[str, Any]
+    tk: str, rows: list[dict[str, Any]], params: dict[str, Any], baseline: float
 ) -> dict[str, Any] | None:
     users = sorted({u for r in rows for u in r["users"]})
     if len(users) < params["min_tenant_users"]:
@@ -85,9 +112,10 @@ def _tenant_alert(
     first_seen: datetime = min(r["first_seen"] for r in rows)
     last_seen: datetime = max(r["last_seen"] for r in rows)
     days = max((last_seen - first_seen).total_seconds() / 86400, 1 / 24)
-    # The organisation's normal: accounts failing alone from foreign addresses, per day.
-    baseline = rows[0]["lone_user_days"] / max(rows[0]["tenant_days"], 1)
-    accounts_per_day = len(users) / max(days, 1.0)
+    # The campaign's daily reach: accounts attacked on an average day it was active.
+    user_days = _user_days(rows)
+    active_days = {d.split("|")[1] for d in user_days}
+    accounts_per_day = len(user_days) / max(len(active_days), 1)
     if accounts_per_day < params["baseline_factor"] * baseline:
         return None
     attempts = sum(r["attempts"] for r in rows)
@@ -120,6 +148,7 @@ def _tenant_alert(
         "accounts": len(users),
         "addresses": len(ips),
         "days": round(days, 1),
+        "active_days": len(active_days),
         "attempts_per_account_hour": round(attempts / user_hours, 1) if user_hours else None,
         "addresses_per_account_hour": round(address_user_hours / user_hours, 1)
         if user_hours

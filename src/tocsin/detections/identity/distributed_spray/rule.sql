@@ -40,15 +40,6 @@ landed AS (
       AND (u.first_ok IS NULL OR u.first_ok >= k.first_fail)
     GROUP BY ALL
 ),
--- The organisation's normal: accounts per day failing alone from foreign addresses that try
--- only that one account (a lost phone, a colleague abroad). Campaigns are measured against it.
-lone AS (
-    SELECT tk, count(DISTINCT "user" || '|' || CAST(time AS DATE)) AS lone_user_days
-    FROM keyed
-    WHERE src_ip IN (
-        SELECT src_ip FROM keyed GROUP BY src_ip HAVING count(DISTINCT "user") = 1)
-    GROUP BY tk
-),
 active_days AS (
     SELECT coalesce(tenant, '') AS tk, count(DISTINCT day) AS days FROM events GROUP BY ALL
 )
@@ -72,14 +63,12 @@ SELECT
     list(k.event_id ORDER BY k.time, k.event_id)[1:5] AS evidence_ids,
     min_by(k.event_id, k.time) AS first_event,
     any_value(l.users) AS landed_users,
-    any_value(coalesce(lo.lone_user_days, 0)) AS lone_user_days,
     any_value(coalesce(d.days, 1)) AS tenant_days,
     -- the engine requires these on every row; rule.py replaces them per campaign
     '' AS group_key,
     count(*) AS evidence_count
 FROM keyed k
 LEFT JOIN landed l ON l.tk = k.tk AND l.src_ip = k.src_ip
-LEFT JOIN lone lo ON lo.tk = k.tk
 LEFT JOIN active_days d ON d.tk = k.tk
 GROUP BY k.tk, k.src_ip
 ORDER BY k.tk, k.src_ip

@@ -41,10 +41,12 @@ spray AS (
     HAVING max(users_in_window) >= $min_users
        AND count(*) <= $max_attempts_per_user * count(DISTINCT "user")
 ),
--- Targeted accounts that then signed in (or proved the password) from the same address,
--- which they had never signed in from before the episode (their usual network is not news).
-landed AS (
-    SELECT s.src_ip, s.episode, list_sort(list(DISTINCT e."user")) AS succeeded
+-- Targeted accounts that then signed in (or proved the password) from the same address.
+-- "new" marks those that had never signed in from it before the episode: only they can be
+-- the spray landing; people back on their usual network are not news.
+succeeded AS (
+    SELECT s.src_ip, s.episode, e."user",
+           bool_and(u.first_ok IS NULL OR u.first_ok >= s.first_seen) AS new
     FROM spray s
     JOIN signins e
       ON e.src_ip = s.src_ip
@@ -52,8 +54,12 @@ landed AS (
      AND e.time BETWEEN s.first_seen AND s.last_seen + to_minutes($success_within_minutes)
      AND list_contains(s.users, e."user")
     LEFT JOIN user_ip_ok u ON u.tk = e.tk AND u."user" = e."user" AND u.src_ip = e.src_ip
-    WHERE u.first_ok IS NULL OR u.first_ok >= s.first_seen
-    GROUP BY s.src_ip, s.episode
+    GROUP BY s.src_ip, s.episode, e."user"
+),
+landed AS (
+    SELECT src_ip, episode, count(*) AS succeeded_count,
+           list_sort(list("user") FILTER (WHERE new)) AS succeeded
+    FROM succeeded GROUP BY src_ip, episode
 )
 SELECT
     concat_ws('|', s.src_ip, strftime(s.first_seen, '%Y-%m-%dT%H:%M:%S')) AS group_key,
@@ -73,5 +79,5 @@ SELECT
 FROM spray s
 LEFT JOIN landed l USING (src_ip, episode)
 -- A shared egress, not a spray: most of the failed accounts sign in from it afterwards.
-WHERE len(coalesce(l.succeeded, [])) <= $max_success_share * s.distinct_users
+WHERE coalesce(l.succeeded_count, 0) <= $max_success_share * s.distinct_users
 ORDER BY s.first_seen, s.src_ip
