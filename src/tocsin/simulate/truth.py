@@ -18,12 +18,16 @@ Schema version 1 (a JSON object)::
           "notes": "≈4 attempts per account per hour from ≈4 addresses per account per hour"
       }],
       "traps": [{"kind": "nat_password_change", "tenant": "…", "users": […], "ips": […],
-                 "window": {"start": "…Z", "end": "…Z"}, "events": 96}]
+                 "window": {"start": "…Z", "end": "…Z"}, "events": 96,
+                 "notes": "forced password change: …"}]
     }
 
 Campaign kinds: ``spray``, ``brute_force``, ``stuffing``, ``mfa_fatigue``. Trap kinds:
 ``nat_password_change``, ``cgnat``, ``legacy_retry``, ``travel``, ``commercial_vpn``.
 Users are lower-case sign-in names as they appear in the logs (and so in alerts).
+
+Optional fields (readers must accept their absence): ``traps[].notes`` — a sentence saying
+what the trap is (``""`` when absent), like ``campaigns[].notes``.
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class Trap:
     ips: list[str]
     window: Window
     events: int
+    notes: str = ""  # optional (see the module docstring)
 
 
 @dataclass(slots=True)

@@ -53,7 +53,7 @@ def combine(rows: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str
 
 def _is_campaign(rows: list[dict[str, Any]], params: dict[str, Any]) -> bool:
     users = {(r["tk"], u) for r in rows for u in r["users"]}
-    return len(users) >= params["min_users"] and len(rows) >= params["min_ips"]
+    return bool(len(users) >= params["min_users"] and len(rows) >= params["min_ips"])
 
 
 def _user_days(rows: list[dict[str, Any]]) -> set[str]:
