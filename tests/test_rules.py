@@ -38,7 +38,9 @@ def _copy_rule(tmp_path: Path, rule_id: str) -> Path:
 def test_loader_collects_every_error_with_its_file(tmp_path: Path) -> None:
     wall = _copy_rule(tmp_path, "password_guessing")
     sql = (wall / "rule.sql").read_text()
-    (wall / "rule.sql").write_text(sql.replace("WHERE event_type = 'auth'", "WHERE time < now()"))
+    (wall / "rule.sql").write_text(
+        sql.replace("WHERE peak_in_window", "WHERE time < now() AND peak_in_window")
+    )
     bad_meta = _copy_rule(tmp_path, "password_spray_ip")
     text = (bad_meta / "rule.yml").read_text()
     (bad_meta / "rule.yml").write_text(text.replace("techniques: [T1110.003]", "techniques: [X1]"))
