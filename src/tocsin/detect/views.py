@@ -60,12 +60,13 @@ VIEWS = {
 # Table macros: shared building blocks with parameters.
 MACROS = {
     # Failed attempts that are not the organisation's ordinary noise ("foreign" failures):
-    # not followed within resolve_minutes by the same account's success from a familiar address,
-    # or from the same address when that is neither Tor nor hosting (a person who mistyped and
-    # then got in; an attacker landing through Tor or a server is not "resolved"); not from an
-    # address two or more of its people sign in from (office NAT, carrier, VPN egress); and not
-    # from an address this account had already signed in from. What remains is attempts from
-    # elsewhere.
+    # not followed within resolve_minutes by the same account's success from the same address
+    # (unless that is Tor or hosting: an attacker landing there is not "resolved") or with the
+    # same device or browser from a familiar address — a person who mistyped and then got in
+    # (the real owner's routine sign-in elsewhere does not excuse an attacker's attempt); not
+    # from an address two or more of its people sign in from (office NAT, carrier, VPN egress);
+    # and not from an address this account had already signed in from. What remains is
+    # attempts from elsewhere.
     "foreign_failures(resolve_minutes)": """
 WITH attempts AS (
     SELECT tk, tenant, "user", src_ip, src_asn, src_country, user_agent, ip_tags, client_app,
@@ -80,6 +81,7 @@ fails AS (
 ),
 oks AS (
     SELECT a.tk, a."user", a.src_ip, a.time,
+           coalesce(nullif(a.device_id, ''), a.user_agent) AS device,
            coalesce(t.users >= 2 OR u.first_ok < a.time - INTERVAL 1 DAY, false) AS familiar,
            list_has_any(a.ip_tags, ['tor', 'hosting']) AS anonymous
     FROM attempts a
@@ -92,7 +94,8 @@ resolved AS (
     FROM fails f
     JOIN oks o ON o.tk = f.tk AND o."user" = f."user"
      AND o.time BETWEEN f.time AND f.time + to_minutes(resolve_minutes)
-    WHERE o.familiar OR (o.src_ip = f.src_ip AND NOT o.anonymous)
+    WHERE (o.src_ip = f.src_ip AND NOT o.anonymous)
+       OR (o.familiar AND o.device = coalesce(nullif(f.device_id, ''), f.user_agent))
 )
 SELECT f.*
 FROM fails f
@@ -154,9 +157,30 @@ landed AS (
     LEFT JOIN user_ip_ok h ON h.tk = g.tk AND h."user" = g."user" AND h.src_ip = e.src_ip
     WHERE h.first_ok IS NULL OR h.first_ok >= g.first_seen
     GROUP BY g.tk, g."user", g.episode
+),
+-- The owner forgetting a password looks like guessing, but only from places the account (or
+-- the organisation) already uses, and ends with the owner getting in from there.
+episode_ips AS (
+    SELECT tk, "user", episode, first_seen, last_seen, unnest(src_ips) AS src_ip FROM guessing
+),
+owner AS (
+    SELECT e.tk, e."user", e.episode,
+        bool_and(coalesce(u.first_ok < e.first_seen, false) OR coalesce(t.users >= 2, false))
+            AS familiar_only,
+        bool_or(s.event_id IS NOT NULL) AS then_signed_in
+    FROM episode_ips e
+    LEFT JOIN user_ip_ok u ON u.tk = e.tk AND u."user" = e."user" AND u.src_ip = e.src_ip
+    LEFT JOIN tenant_ip_ok t ON t.tk = e.tk AND t.src_ip = e.src_ip
+    LEFT JOIN signins s ON s.tk = e.tk AND s."user" = e."user" AND s.src_ip = e.src_ip
+          AND s.outcome = 'success'
+          AND s.time BETWEEN e.last_seen AND e.last_seen + to_minutes(window_minutes)
+    GROUP BY e.tk, e."user", e.episode
 )
-SELECT g.*, len(g.src_ips) AS distinct_ips, l.success_time, l.success_ips
-FROM guessing g LEFT JOIN landed l USING (tk, "user", episode)
+SELECT g.*, len(g.src_ips) AS distinct_ips, l.success_time, l.success_ips,
+       coalesce(o.familiar_only AND o.then_signed_in, false) AS owner_forgot
+FROM guessing g
+LEFT JOIN landed l USING (tk, "user", episode)
+LEFT JOIN owner o USING (tk, "user", episode)
 """,
 }
 

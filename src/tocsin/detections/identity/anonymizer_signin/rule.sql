@@ -1,7 +1,8 @@
 -- A sign-in that worked (or proved the password) through an anonymizer: Tor, a hosting or
 -- cloud server, a commercial VPN. Commercial VPNs and servers the person demonstrably uses
 -- themselves (their registered device, a browser only they use here, a network they have
--- used for more than a day) are their normal and stay quiet; Tor always counts.
+-- used for more than a day) are their normal and stay quiet; Tor always counts. Successes from
+-- addresses that were attacking the organisation are left to the attack rules.
 WITH hits AS (
     SELECT tk, tenant, "user", time, event_id, src_ip, src_asn, src_org, src_country,
            user_agent, device_id, outcome,
@@ -12,6 +13,11 @@ WITH hits AS (
     FROM signins
     WHERE (outcome = 'success' OR credential_valid) AND "user" IS NOT NULL
       AND list_has_any(ip_tags, ['tor', 'vpn', 'hosting'])
+      -- an address that was attacking the organisation: that sign-in is the attack landing,
+      -- reported (as a compromise) by the attack rules, not a question of anonymizers
+      AND (tk, src_ip) NOT IN (
+          SELECT (tk, src_ip) FROM foreign_fails GROUP BY tk, src_ip
+          HAVING count(DISTINCT "user") >= 2 OR count(*) >= 3)
 ),
 -- Browsers and apps the account has signed in with from ordinary (not anonymized) addresses.
 plain_agents AS (

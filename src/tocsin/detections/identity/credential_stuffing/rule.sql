@@ -33,6 +33,18 @@ burst_attempts AS (
     JOIN agents a ON a.tk = e.tk AND a.episode = e.episode
      AND a.user_agent IS NOT DISTINCT FROM e.user_agent
 ),
+-- The organisation's normal: accounts failing from foreign addresses in an average window of
+-- the period its logs cover. A burst must clearly exceed it.
+span AS (
+    SELECT tk, greatest(1, epoch(max(time) - min(time)) / ($window_minutes * 60)) AS windows
+    FROM signins GROUP BY tk
+),
+normal AS (
+    SELECT f.tk,
+        count(DISTINCT f."user" || '|' || time_bucket(to_minutes($window_minutes), f.time))
+          / any_value(s.windows) AS accounts_per_window
+    FROM ff f JOIN span s USING (tk) GROUP BY f.tk
+),
 burst AS (
     SELECT tk, any_value(tenant) AS tenant, episode,
         min(time) AS first_seen, max(time) AS last_seen,
@@ -54,11 +66,16 @@ burst AS (
        AND count(*) <= $max_attempts_per_account * count(DISTINCT "user")
        AND count(DISTINCT src_asn) >= $min_networks
 ),
+loud AS (
+    SELECT b.*, n.accounts_per_window AS normal_accounts_per_window
+    FROM burst b JOIN normal n USING (tk)
+    WHERE b.peak_accounts >= $baseline_factor * n.accounts_per_window
+),
 -- Accounts that worked: a success during the burst (or shortly after) from an address neither
 -- the account nor the organisation knows, with the burst's tooling or from one of its networks.
 landed AS (
     SELECT b.tk, b.episode, list_sort(list(DISTINCT s."user")) AS users, count(*) AS successes
-    FROM burst b
+    FROM loud b
     JOIN signins s ON s.tk = b.tk
      AND s.event_type = 'auth' AND (s.outcome = 'success' OR s.credential_valid)
      AND s.time BETWEEN b.first_seen AND b.last_seen + to_minutes($success_within_minutes)
@@ -80,11 +97,12 @@ SELECT
     round(b.attempts / b.accounts, 1) AS attempts_per_account,
     round(100 * b.unknown_user_attempts / b.attempts) AS unknown_user_percent,
     $window_minutes AS window_minutes,
+    round(b.normal_accounts_per_window, 1) AS baseline_accounts_per_window,
     coalesce(len(l.users), 0) AS landed,
     CASE WHEN l.users IS NULL THEN ''
          ELSE ' ' || len(l.users) || ' account(s) then signed in from the same tooling or networks ('
               || array_to_string(l.users[1:5], ', ') || '): their leaked passwords still work — '
               || 'treat them as compromised.' END AS outcome_note
-FROM burst b
+FROM loud b
 LEFT JOIN landed l USING (tk, episode)
 ORDER BY b.first_seen

@@ -20,4 +20,6 @@ SELECT
          END AS outcome_note
 FROM account_guessing_episodes($window_minutes, $success_within_minutes)
 WHERE peak_in_window >= $min_failures AND distinct_ips < $max_ips
+  -- the owner retrying a forgotten password at home or at the office, then getting in
+  AND NOT owner_forgot
 ORDER BY first_seen, "user"
