@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tocsin import __version__
-from tocsin.cli import explain, formats, intel, rules, scan, simulate
+from tocsin.cli import detect, explain, formats, intel, rules, scan, simulate
 
 app = typer.Typer(
     name="tocsin",
@@ -19,6 +19,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("scan")(scan.scan)
+app.command("detect")(detect.detect)
 app.add_typer(rules.app, name="rules")
 app.add_typer(intel.app, name="intel")
 app.command("formats")(formats.formats)

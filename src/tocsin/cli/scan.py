@@ -197,7 +197,7 @@ def _print_summary(console: Console, result: ScanResult, quiet: bool) -> None:
         f"Events read: {result.ingest.events_read:,} ({by_source or 'none'}); "
         f"added to the lake: {commit.added:,}, already there: {commit.duplicates:,}"
     )
-    _print_alerts(console, result, quiet)
+    print_alerts(console, result, quiet)
     for run in result.evaluation.runs:
         if run.error:
             console.print(f"[red]rule {run.rule} failed:[/] {for_terminal(run.error, 400)}")
@@ -251,7 +251,7 @@ def _skip_reasons(reports: list[FileReport]) -> Counter[tuple[str, str]]:
     return counts
 
 
-def _print_alerts(console: Console, result: ScanResult, quiet: bool) -> None:
+def print_alerts(console: Console, result: ScanResult, quiet: bool) -> None:
     alerts = result.evaluation.alerts
     counts = result.alerts_by_severity()
     shown = ", ".join(
