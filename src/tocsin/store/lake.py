@@ -104,7 +104,7 @@ class Lake:
             anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
             # A view, not a table: the rows stream from staging to the lake, never all in memory.
             # Enrichment (Tor, VPN, hosting tags) happens on the way in.
-            tags.install(con)
+            tags.install(con, self.data_dir)
             new_rows = f"(SELECT * FROM _staged {anti} {dedupe_in_batch})"
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _incoming AS {tags.enriched_select(new_rows)}"
