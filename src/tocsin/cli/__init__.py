@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tocsin import __version__
-from tocsin.cli import detect, explain, formats, intel, rules, scan, simulate
+from tocsin.cli import config, detect, explain, formats, intel, rules, scan, simulate
 
 app = typer.Typer(
     name="tocsin",
@@ -22,6 +22,7 @@ app.command("scan")(scan.scan)
 app.command("detect")(detect.detect)
 app.add_typer(rules.app, name="rules")
 app.add_typer(intel.app, name="intel")
+app.add_typer(config.app, name="config")
 app.command("formats")(formats.formats)
 app.command("simulate")(simulate.simulate)
 app.command("explain")(explain.explain_alert)
