@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := .tocsin-demo
 
-.PHONY: demo test lint typecheck unit bench bench-quality clean
+.PHONY: demo test lint typecheck unit bench services clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,18 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Debian packages the tests start for real (PostgreSQL, an SMTP server, a CrowdSec bouncer…):
+# one list per component in .ci/packages.d/. Installed when missing and we may (root, apt).
+services:
+	@.ci/install-packages
+
 ## demo: install, then scan the bundled sample data (real exports + a synthetic attack)
 demo: $(VENV)/.installed
 	$(BIN)/tocsin scan samples/logs --data-dir $(DEMO)/data --out $(DEMO)/out
 	@echo "Results: $(DEMO)/out/alerts.jsonl, $(DEMO)/out/scan.json"
 
 ## test: lint, format check, strict typing, then the whole test suite
-test: $(VENV)/.installed-dev lint typecheck unit
+test: $(VENV)/.installed-dev services lint typecheck unit
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

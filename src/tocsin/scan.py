@@ -11,10 +11,14 @@ from typing import Any
 import orjson
 
 from tocsin import __version__
+from tocsin.config import Config
 from tocsin.detect.engine import Evaluation, evaluate
 from tocsin.detect.rules import RuleError, load_rules
 from tocsin.events import SEVERITIES
-from tocsin.ingest import IngestResult, RejectLog, ingest
+from tocsin.ingest import IngestResult, RejectLog, expand_inputs, ingest
+from tocsin.mail import MailScan, looks_like_mail, scan_mail
+from tocsin.notify import queue_notifications
+from tocsin.respond import respond_to_alerts
 from tocsin.sources.base import ReadOptions
 from tocsin.sources.reader import DEFAULT_MAX_RECORD, FileReport
 from tocsin.store.duck import connect
@@ -41,6 +45,7 @@ class ScanConfig:
     memory_limit: str | None = "1GB"
     threads: int | None = None
     state_url: str | None = None  # default: SQLite in the data directory
+    config: Config | None = None  # tocsin.toml: organisations, people, policy, channels
 
 
 @dataclass(slots=True)
@@ -53,6 +58,9 @@ class ScanResult:
     rejects_path: Path | None = None
     alerts_new: int = 0
     alerts_updated: int = 0
+    mail: MailScan | None = None
+    response: dict[str, Any] = field(default_factory=dict)
+    notifications: dict[str, Any] = field(default_factory=dict)
 
     def alerts_by_severity(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITIES, 0)
@@ -79,6 +87,8 @@ def run_scan(
     if rules.errors:
         raise RulesBroken(rules.errors)
     lake = Lake(config.data_dir)
+    # Mail goes to the mail analysers; everything else is read as logs.
+    log_paths, mail_paths = _split_mail(config.paths)
     rejects_path = config.out_dir / "rejects.jsonl" if config.out_dir else None
     rejects = RejectLog(rejects_path)
     try:
@@ -91,7 +101,7 @@ def run_scan(
             )
             try:
                 ingested = ingest(
-                    config.paths,
+                    log_paths,
                     lake,
                     con,
                     rejects,
@@ -107,18 +117,45 @@ def run_scan(
                 con.close()
     finally:
         rejects.close()
-    store = StateStore(config.state_url or default_url(config.data_dir))
+    mail = None
+    if mail_paths:
+        mail = scan_mail(
+            mail_paths, data_dir=config.data_dir, out_dir=config.out_dir, config=config.config
+        )
+        evaluation.alerts.extend(mail.alerts)
+    state_url = config.state_url or default_url(config.data_dir)
+    store = StateStore(state_url)
     try:
         store.migrate()
         new, updated = store.upsert_alerts(evaluation.alerts)
     finally:
         store.dispose()
     result = ScanResult(ingested, evaluation, rejects, time.perf_counter() - started)
-    result.alerts_new, result.alerts_updated = new, updated
+    result.alerts_new, result.alerts_updated, result.mail = new, updated, mail
+    result.response = respond_to_alerts(
+        config.config, evaluation.alerts, state_url, config.data_dir
+    )
+    result.notifications = queue_notifications(config.config, evaluation.alerts, state_url)
     if config.out_dir is not None:
         result.rejects_path = rejects_path
         result.alerts_path = write_outputs(config, result)
     return result
+
+
+def _split_mail(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Mail (messages, mbox files, Maildir folders) apart from logs, looking inside folders."""
+    logs: list[Path] = []
+    mail: list[Path] = []
+    for path in paths:
+        if looks_like_mail(path):
+            mail.append(path)
+        elif path.is_dir():
+            files, _ = expand_inputs([path])
+            for file in files:
+                (mail if looks_like_mail(file) else logs).append(file)
+        else:
+            logs.append(path)
+    return logs, mail
 
 
 def write_outputs(config: ScanConfig, result: ScanResult) -> Path:
@@ -150,6 +187,9 @@ def write_outputs(config: ScanConfig, result: ScanResult) -> Path:
             "rules": round(sum(r.seconds for r in result.evaluation.runs), 3),
         },
         "alerts_by_severity": result.alerts_by_severity(),
+        "mail": result.mail.summary if result.mail else None,
+        "response": result.response,
+        "notifications": result.notifications,
         "rules": [
             {"rule": r.rule, "alerts": r.alerts, "seconds": round(r.seconds, 3), "error": r.error}
             for r in result.evaluation.runs

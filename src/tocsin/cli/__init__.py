@@ -5,7 +5,20 @@ from __future__ import annotations
 import typer
 
 from tocsin import __version__
-from tocsin.cli import config, detect, explain, formats, intel, rules, scan, simulate
+from tocsin.cli import (
+    config,
+    decisions,
+    detect,
+    explain,
+    formats,
+    intel,
+    notify,
+    report,
+    rules,
+    scan,
+    serve,
+    simulate,
+)
 
 app = typer.Typer(
     name="tocsin",
@@ -23,6 +36,10 @@ app.command("detect")(detect.detect)
 app.add_typer(rules.app, name="rules")
 app.add_typer(intel.app, name="intel")
 app.add_typer(config.app, name="config")
+app.add_typer(decisions.app, name="decisions")
+app.add_typer(notify.app, name="notify")
+app.command("report")(report.report)
+app.command("serve")(serve.serve)
 app.command("formats")(formats.formats)
 app.command("simulate")(simulate.simulate)
 app.command("explain")(explain.explain_alert)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tocsin.config import Config, ConfigError, load_config
 from tocsin.events import SEVERITIES, severity_rank
 from tocsin.ingest import expand_inputs
 from tocsin.paths import default_data_dir
@@ -65,6 +67,13 @@ def scan(
         str | None,
         typer.Option(help="State database URL (default: SQLite state.db in the data dir)."),
     ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="tocsin.toml (default: $TOCSIN_CONFIG, else ./tocsin.toml if present).",
+        ),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="DuckDB threads (default: all cores).")
     ] = None,
@@ -89,6 +98,7 @@ def scan(
         raise typer.Exit(EXIT_USAGE)
     if not files:
         _usage(console, "no files to read under the given paths")
+    settings = _load_settings(console, config_file)
     config = ScanConfig(
         paths=paths,
         data_dir=data_dir or default_data_dir(),
@@ -99,6 +109,7 @@ def scan(
         memory_limit=memory_limit,
         threads=threads,
         state_url=state_url,
+        config=settings,
     )
     total = sum(f.stat().st_size for f in files)
     show_bar = progress and console.is_terminal and total >= PROGRESS_MIN_BYTES
@@ -123,6 +134,24 @@ def scan(
         ]
         if worst:
             raise typer.Exit(EXIT_FINDINGS)
+
+
+def _load_settings(console: Console, path: Path | None) -> Config | None:
+    """The configuration, if one is given or present; a broken one stops the scan (exit 2)."""
+    if path is None:
+        env = os.environ.get("TOCSIN_CONFIG")
+        path = Path(env) if env else Path("tocsin.toml")
+        if not path.exists() and not env:
+            return None
+    try:
+        return load_config(path)
+    except FileNotFoundError:
+        _usage(console, f"no such configuration file: {for_terminal(path)}")
+    except ConfigError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]{for_terminal(path)}:[/] {for_terminal(problem, 500)}")
+        raise typer.Exit(EXIT_USAGE) from None
+    return None
 
 
 def _usage(console: Console, message: str) -> None:

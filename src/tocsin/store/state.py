@@ -64,7 +64,8 @@ class StateStore:
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            # "heads": each feature adds its tables as its own branch from 0001.
+            command.upgrade(config, "heads")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
