@@ -13,7 +13,7 @@ import string
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -56,10 +56,11 @@ def evaluate(
 ) -> Evaluation:
     """Run each rule; a failing rule is reported in its RuleRun and the others still run."""
     result = Evaluation()
+    rules_list = list(rules)
     started = time.perf_counter()
     create_rule_views(con)
     result.views_seconds = time.perf_counter() - started
-    for rule in rules:
+    for rule in rules_list:
         run = RuleRun(rule.id)
         started = time.perf_counter()
         try:
@@ -78,8 +79,77 @@ def evaluate(
             run.error = f"{type(exc).__name__}: {exc}"
         run.seconds = time.perf_counter() - started
         result.runs.append(run)
+    result.alerts = fold_alerts(result.alerts, {r.id: r.meta.supersedes for r in rules_list})
     result.alerts.sort(key=lambda a: (-severity_rank(a.severity), a.first_seen, a.id))
     return result
+
+
+_FOLD_SLACK = timedelta(days=1)
+
+
+def fold_alerts(alerts: list[Alert], supersedes: Mapping[str, list[str]]) -> list[Alert]:
+    """Fold narrower alerts into the campaign-level alerts that cover the same attack.
+
+    An alert of rule R is absorbed by an alert of a rule that supersedes R when both concern
+    the same organisation, overlap in time (a day of slack) and share a source address or
+    the narrower alert's accounts are all in the wider one. The wider alert takes the accounts,
+    compromised accounts, addresses and highest severity, and lists what it absorbed in
+    ``metrics["also_detected"]``. Wider rules absorb first (those superseding the most).
+    """
+    order = sorted(
+        (a for a in alerts if supersedes.get(a.rule)),
+        key=lambda a: (-len(supersedes[a.rule]), a.first_seen, a.id),
+    )
+    folded: set[str] = set()
+    for wide in order:
+        if wide.id in folded:
+            continue
+        for narrow in alerts:
+            if (
+                narrow.id != wide.id
+                and narrow.id not in folded
+                and narrow.rule in supersedes[wide.rule]
+                and _same_attack(wide, narrow)
+            ):
+                _absorb(wide, narrow)
+                folded.add(narrow.id)
+    return [a for a in alerts if a.id not in folded]
+
+
+def _same_attack(wide: Alert, narrow: Alert) -> bool:
+    if wide.tenant != narrow.tenant:
+        return False
+    if _when(narrow.first_seen) > _when(wide.last_seen) + _FOLD_SLACK:
+        return False
+    if _when(narrow.last_seen) < _when(wide.first_seen) - _FOLD_SLACK:
+        return False
+    accounts = set(wide.users) | set(wide.compromised_users)
+    return bool(set(narrow.src_ips) & set(wide.src_ips)) or (
+        bool(narrow.users) and set(narrow.users) <= accounts
+    )
+
+
+def _absorb(wide: Alert, narrow: Alert) -> None:
+    wide.users = sorted(set(wide.users) | set(narrow.users))
+    wide.compromised_users = sorted(set(wide.compromised_users) | set(narrow.compromised_users))
+    wide.src_ips = sorted(set(wide.src_ips) | set(narrow.src_ips))
+    if severity_rank(narrow.severity) > severity_rank(wide.severity):
+        wide.severity = narrow.severity
+    wide.metrics.setdefault("also_detected", []).append(
+        {
+            "rule": narrow.rule,
+            "id": narrow.id,
+            "severity": narrow.severity,
+            "first_seen": narrow.first_seen,
+            "users": narrow.users[:20],
+            "compromised_users": narrow.compromised_users,
+            "summary": narrow.summary,
+        }
+    )
+
+
+def _when(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def run_rule_sql(

@@ -58,6 +58,10 @@ class RuleMeta(BaseModel):
     # WHERE clause over `events` returning all evidence of one alert; {placeholders} are filled
     # from the alert row as SQL literals (so an attacker-chosen user name cannot break out).
     evidence: str
+    # Rules whose alerts this rule's alerts absorb when they are about the same attack (same
+    # organisation, overlapping time, a shared address or the same accounts): a campaign is
+    # reported once, with what the narrower rules saw listed in it, not as dozens of alerts.
+    supersedes: list[str] = Field(default_factory=list)
 
     @field_validator("techniques")
     @classmethod

@@ -10,7 +10,7 @@ address, network, country or device before?") instead of against fixed global th
 * ``user_asn_ok``, ``user_country_ok``, ``user_device_ok`` — the same per network (ASN),
   country and device (device id, else user agent).
 * ``tenant_asn_ok``, ``tenant_agent_ok`` — per tenant: distinct users succeeding per ASN and
-  per user agent.
+  per user agent; ``user_agent_ok`` — when each user first succeeded with each user agent.
 
 ``tk`` is ``coalesce(tenant, '')`` so rules can join on it without NULL surprises. Table
 macros (``account_guessing_episodes``, ``foreign_failures``) are shared building blocks with
@@ -51,9 +51,11 @@ VIEWS = {
                min(time) AS first_ok, max(time) AS last_ok, count(*) AS successes
         FROM events WHERE {_OK} AND coalesce(nullif(device_id, ''), user_agent) IS NOT NULL
         GROUP BY ALL""",
-    "tenant_agent_ok": f"""
-        SELECT coalesce(tenant, '') AS tk, user_agent, count(DISTINCT "user") AS users
+    "user_agent_ok": f"""
+        SELECT coalesce(tenant, '') AS tk, "user", user_agent, min(time) AS first_ok
         FROM events WHERE {_OK} AND user_agent IS NOT NULL GROUP BY ALL""",
+    "tenant_agent_ok": """
+        SELECT tk, user_agent, count(DISTINCT "user") AS users FROM user_agent_ok GROUP BY ALL""",
 }
 
 
@@ -161,13 +163,20 @@ landed AS (
 -- The owner forgetting a password looks like guessing, but only from places the account (or
 -- the organisation) already uses, and ends with the owner getting in from there.
 episode_ips AS (
-    SELECT tk, "user", episode, first_seen, last_seen, unnest(src_ips) AS src_ip FROM guessing
+    SELECT tk, "user", episode, first_seen, last_seen, user_agents, unnest(src_ips) AS src_ip
+    FROM guessing
 ),
 owner AS (
     SELECT e.tk, e."user", e.episode,
         bool_and(coalesce(u.first_ok < e.first_seen, false) OR coalesce(t.users >= 2, false))
             AS familiar_only,
-        bool_or(s.event_id IS NOT NULL) AS then_signed_in
+        bool_or(s.event_id IS NOT NULL) AS then_signed_in,
+        -- got in from the one address it failed from, with one of the browsers it failed with,
+        -- and that address is neither Tor nor hosting: someone at their own keyboard
+        count(DISTINCT e.src_ip) = 1
+          AND bool_or(s.event_id IS NOT NULL
+                      AND NOT list_has_any(s.ip_tags, ['tor', 'hosting'])
+                      AND list_contains(e.user_agents, s.user_agent)) AS same_seat
     FROM episode_ips e
     LEFT JOIN user_ip_ok u ON u.tk = e.tk AND u."user" = e."user" AND u.src_ip = e.src_ip
     LEFT JOIN tenant_ip_ok t ON t.tk = e.tk AND t.src_ip = e.src_ip
@@ -177,7 +186,7 @@ owner AS (
     GROUP BY e.tk, e."user", e.episode
 )
 SELECT g.*, len(g.src_ips) AS distinct_ips, l.success_time, l.success_ips,
-       coalesce(o.familiar_only AND o.then_signed_in, false) AS owner_forgot
+       coalesce((o.familiar_only AND o.then_signed_in) OR o.same_seat, false) AS owner_forgot
 FROM guessing g
 LEFT JOIN landed l USING (tk, "user", episode)
 LEFT JOIN owner o USING (tk, "user", episode)
@@ -191,7 +200,7 @@ RESOLVE_MINUTES = 30
 # aggregates are small next to the events they summarise).
 MATERIALIZED = (
     "user_ip_ok", "tenant_ip_ok", "user_asn_ok", "tenant_asn_ok", "user_country_ok",
-    "user_device_ok", "tenant_agent_ok",
+    "user_device_ok", "user_agent_ok", "tenant_agent_ok",
 )  # fmt: skip
 
 

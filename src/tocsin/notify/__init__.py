@@ -11,5 +11,8 @@ from tocsin.events import Alert
 def queue_notifications(
     config: Config | None, alerts: list[Alert], state_url: str
 ) -> dict[str, Any]:
-    """Put the notifications ``alerts`` call for into the durable outbox; a summary for scan.json."""
+    """Put the notifications ``alerts`` call for into the durable outbox.
+
+    Returns a summary for scan.json.
+    """
     return {}

@@ -18,14 +18,20 @@ episodes AS (
                                   ROWS UNBOUNDED PRECEDING) AS episode
     FROM windowed
 ),
--- The burst's own tooling: user agents carrying at least a tenth of its attempts. Someone
--- of the organisation failing alone meanwhile, with their own browser, is not part of it.
+-- The burst's own tooling: user agents carrying at least a tenth of its attempts that the
+-- organisation's own people do not sign in with (or no user agent at all). People of the
+-- organisation failing meanwhile, with their own browsers and mail apps, are not part of it.
 agents AS (
-    SELECT tk, episode, user_agent FROM (
-        SELECT tk, episode, user_agent, count(*) AS n,
+    SELECT a.tk, a.episode, a.user_agent FROM (
+        SELECT tk, episode, user_agent, count(*) AS n, min(time) AS started,
                sum(count(*)) OVER (PARTITION BY tk, episode) AS total
         FROM episodes GROUP BY tk, episode, user_agent
-    ) WHERE n >= 0.1 * total
+    ) a
+    LEFT JOIN user_agent_ok u ON u.tk = a.tk AND u.user_agent = a.user_agent
+          AND u.first_ok < a.started
+    WHERE a.n >= 0.1 * a.total
+    GROUP BY a.tk, a.episode, a.user_agent
+    HAVING count(DISTINCT u."user") < 2
 ),
 burst_attempts AS (
     SELECT e.*
@@ -79,8 +85,8 @@ landed AS (
     JOIN signins s ON s.tk = b.tk
      AND s.event_type = 'auth' AND (s.outcome = 'success' OR s.credential_valid)
      AND s.time BETWEEN b.first_seen AND b.last_seen + to_minutes($success_within_minutes)
-     AND (list_contains(b.user_agents, s.user_agent) OR list_contains(b.src_asns, s.src_asn)
-          OR list_contains(b.src_ips, s.src_ip))
+     AND (list_contains(b.user_agents, s.user_agent) OR list_contains(b.src_ips, s.src_ip)
+          OR (s.user_agent IS NULL AND list_contains(b.src_asns, s.src_asn)))
     LEFT JOIN tenant_ip_ok t ON t.tk = s.tk AND t.src_ip = s.src_ip
     LEFT JOIN user_ip_ok u ON u.tk = s.tk AND u."user" = s."user" AND u.src_ip = s.src_ip
     WHERE coalesce(t.users, 0) < 2 AND (u.first_ok IS NULL OR u.first_ok >= b.first_seen)
