@@ -182,7 +182,7 @@ owner AS (
     LEFT JOIN tenant_ip_ok t ON t.tk = e.tk AND t.src_ip = e.src_ip
     LEFT JOIN signins s ON s.tk = e.tk AND s."user" = e."user" AND s.src_ip = e.src_ip
           AND s.outcome = 'success'
-          AND s.time BETWEEN e.last_seen AND e.last_seen + to_minutes(window_minutes)
+          AND s.time BETWEEN e.last_seen AND e.last_seen + to_minutes(success_within_minutes)
     GROUP BY e.tk, e."user", e.episode
 )
 SELECT g.*, len(g.src_ips) AS distinct_ips, l.success_time, l.success_ips,
