@@ -1,0 +1,257 @@
+"""The outbox: queued once, claimed under a lease, retried with backoff, dead-lettered,
+rate-limited, audited — driven by an injected clock and a fake channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.test_notify_support import campaign_config, spray_alert
+from tocsin.config import NotifySettings
+from tocsin.notify import queue_notifications
+from tocsin.notify.channels import DeliveryError
+from tocsin.notify.outbox import Message, Outbox, backoff
+from tocsin.notify.planner import Notice, notice_key
+from tocsin.notify.render import Rendered
+from tocsin.notify.sender import Sender
+from tocsin.store.state import StateStore
+
+T0 = datetime(2020, 9, 10, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class FakeChannels:
+    """Delivers into a list; ``fail`` maps a destination to the error it raises."""
+
+    sent: list[Message] = field(default_factory=list)
+    fail: dict[str, Exception] = field(default_factory=dict)
+
+    def deliver(self, message: Message) -> str:
+        error = self.fail.get(message.destination)
+        if error is not None:
+            raise error
+        self.sent.append(message)
+        return "ok"
+
+    def end_batch(self) -> None:
+        return
+
+
+def _store(tmp_path: Path) -> tuple[StateStore, str]:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = StateStore(url)
+    store.migrate()
+    return store, url
+
+
+def _notice(destination: str, campaign: str = "c1", kind: str = "targeted") -> Notice:
+    return Notice(
+        key=notice_key("test", destination, campaign, kind), kind=kind,  # type: ignore[arg-type]
+        language="en", channel="email", destination=destination,
+        domain=destination.rpartition("@")[2], organisation="harper", person=destination,
+        campaign=campaign, severity="high", alert_ids=("al-1",), context={},
+    )  # fmt: skip
+
+
+RENDERED = Rendered("subject", "text\n", "<p>html</p>\n", "en", "ltr")
+
+
+def test_queueing_is_idempotent_across_rescans_and_restarts(tmp_path: Path) -> None:
+    _, url = _store(tmp_path)
+    config = campaign_config()
+    first = queue_notifications(config, [spray_alert()], url)
+    # 6 people (2 compromised to their personal address, 4 targeted at work),
+    # a digest to the security contact and one to the webhook.
+    assert (first["queued"], first["already_queued"]) == (8, 0)
+    assert first["by_kind"] == {"compromised": 2, "targeted": 4, "digest": 2}
+    again = queue_notifications(config, [spray_alert()], url)  # a re-scan, a new process
+    assert (again["queued"], again["already_queued"]) == (0, 8)
+    store = StateStore(url)
+    assert Outbox(store).counts() == {"pending": 8}
+    # The urgent message goes to the personal address (the attacker may read the mailbox).
+    destinations = {r.destination for r in Outbox(store).rows() if r.kind == "compromised"}
+    assert destinations == {"ahmad.k@mail.example", "sam.harper@mail.example"}
+
+
+def test_a_new_compromise_escalates_once_and_targeted_never_follows(tmp_path: Path) -> None:
+    _, url = _store(tmp_path)
+    config = campaign_config()
+    queue_notifications(config, [spray_alert(compromised_users=[])], url)
+    store = StateStore(url)
+    assert {r.kind for r in Outbox(store).rows()} == {"targeted", "digest"}
+    escalated = queue_notifications(config, [spray_alert()], url)
+    # Ahmad and Sam now get the urgent message; the contacts a new digest (email + webhook).
+    assert escalated["by_kind"] == {"compromised": 2, "digest": 2}
+    assert escalated["already_queued"] == 4  # the others, still only targeted
+    # Later alerts that only say "targeted" add nothing for someone already told "compromised".
+    later = queue_notifications(config, [spray_alert(compromised_users=[])], url)
+    assert later["queued"] == 0
+
+
+def test_targeted_is_superseded_by_an_earlier_compromised(tmp_path: Path) -> None:
+    _, url = _store(tmp_path)
+    config = campaign_config()
+    queue_notifications(config, [spray_alert(users=["ahmad@harper.example"])], url)
+    alert = spray_alert(users=["ahmad@harper.example"], compromised_users=[], id="al-other")
+    summary = queue_notifications(config, [alert], url)
+    assert summary["superseded"] == 1 and summary["by_kind"] == {}
+
+
+def test_queueing_never_breaks_the_pipeline(tmp_path: Path) -> None:
+    assert queue_notifications(None, [spray_alert()], "sqlite://")["enabled"] is False
+    disabled = campaign_config(enabled=False)
+    assert queue_notifications(disabled, [spray_alert()], "sqlite://")["enabled"] is False
+    broken = f"sqlite:///{tmp_path / 'missing' / 'dir' / 'state.db'}"
+    summary = queue_notifications(campaign_config(), [spray_alert()], broken)
+    assert "error" in summary and summary["queued"] == 0
+
+
+def test_below_min_severity_is_skipped_but_a_compromise_never_is(tmp_path: Path) -> None:
+    _, url = _store(tmp_path)
+    config = campaign_config(min_severity="critical")
+    low = spray_alert(severity="medium", compromised_users=[])
+    assert queue_notifications(config, [low], url)["queued"] == 0
+    low_but_compromised = spray_alert(severity="medium")
+    assert queue_notifications(config, [low_but_compromised], url)["queued"] == 8
+
+
+def test_two_senders_never_claim_the_same_message_and_leases_expire(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    clock = Clock()
+    outbox = Outbox(store, clock=clock)
+    for n in range(5):
+        outbox.add(_notice(f"p{n}@harper.example"), RENDERED, None)
+    a = outbox.claim("a", 3, timedelta(minutes=5))
+    b = outbox.claim("b", 10, timedelta(minutes=5))
+    assert len(a) == 3 and len(b) == 2
+    assert not {m.id for m in a} & {m.id for m in b}
+    assert outbox.claim("c", 10, timedelta(minutes=5)) == []
+    clock.advance(minutes=6)  # a and b died: their leases run out
+    c = outbox.claim("c", 10, timedelta(minutes=5))
+    assert len(c) == 5 and all(m.attempts == 2 for m in c)
+    # A sender whose lease was taken over cannot mark the message sent.
+    assert outbox.mark_sent(a[0], "a", "late") is False
+    assert outbox.mark_sent(c[0], "c", "ok") is True
+
+
+def test_backoff_is_exponential_capped_and_then_dead_letter(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    clock = Clock()
+    outbox = Outbox(store, NotifySettings(max_attempts=4), clock=clock)
+    outbox.add(_notice("p@down.example"), RENDERED, None)
+    channels = FakeChannels(fail={"p@down.example": DeliveryError("SMTP unreachable")})
+    sender = Sender(outbox, channels, owner="s")
+    delays = []
+    for _ in range(3):
+        report = sender.run_once()
+        assert report.retried == 1
+        [row] = outbox.rows()
+        assert row.state == "pending" and row.last_error == "SMTP unreachable"
+        due = row.next_attempt_at.replace(tzinfo=UTC)
+        delays.append((due - clock.now).total_seconds())
+        assert sender.run_once().claimed == 0  # not due yet
+        clock.now = due
+    assert 48 <= delays[0] <= 72 and 96 <= delays[1] <= 144 and 192 <= delays[2] <= 288
+    report = sender.run_once()  # the 4th attempt fails too: dead letter
+    assert report.dead == 1
+    [row] = outbox.rows()
+    assert row.state == "dead" and row.attempts == 4
+    events = [a.event for a in outbox.audit(row.key)]
+    assert events == ["queued", "claimed", "retry", "claimed", "retry", "claimed", "retry",
+                      "claimed", "dead"]  # fmt: skip
+    assert backoff("k", 30) <= timedelta(hours=6) * 1.2
+    # Fixed configuration: dead letters go back to the queue and are delivered.
+    channels.fail.clear()
+    assert outbox.requeue_dead() == 1
+    assert sender.run_once().sent == 1
+    assert outbox.counts() == {"sent": 1}
+
+
+def test_a_rejected_recipient_is_dead_at_once_and_the_batch_goes_on(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    outbox = Outbox(store, clock=Clock())
+    for who in ("a@harper.example", "gone@harper.example", "b@harper.example"):
+        outbox.add(_notice(who), RENDERED, None)
+    channels = FakeChannels(fail={"gone@harper.example": DeliveryError("550", permanent=True)})
+    report = Sender(outbox, channels, owner="s").run_once()
+    assert (report.sent, report.dead, report.retried) == (2, 1, 0)
+
+
+def test_a_bug_in_a_channel_does_not_lose_the_message(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    outbox = Outbox(store, clock=Clock())
+    outbox.add(_notice("a@harper.example"), RENDERED, None)
+    channels = FakeChannels(fail={"a@harper.example": KeyError("oops")})
+    report = Sender(outbox, channels, owner="s").run_once()
+    assert report.retried == 1
+    [row] = outbox.rows()
+    assert row.state == "pending" and "internal error: KeyError" in (row.last_error or "")
+
+
+def test_per_recipient_rate_limit_defers_without_spending_attempts(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    clock = Clock()
+    outbox = Outbox(store, NotifySettings(max_per_recipient_per_hour=2), clock=clock)
+    for campaign in ("c1", "c2", "c3"):
+        outbox.add(_notice("busy@harper.example", campaign), RENDERED, None)
+    channels = FakeChannels()
+    sender = Sender(outbox, channels, owner="s")
+    report = sender.run_once()
+    assert (report.sent, report.deferred) == (2, 1)
+    [waiting] = outbox.rows("pending")
+    assert waiting.attempts == 0
+    assert waiting.next_attempt_at.replace(tzinfo=UTC) == T0 + timedelta(hours=1)
+    clock.advance(minutes=59)
+    assert sender.run_once().claimed == 0
+    clock.advance(minutes=1)
+    assert sender.run_once().sent == 1
+    assert len(channels.sent) == 3
+
+
+def test_per_domain_rate_limit(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    clock = Clock()
+    outbox = Outbox(store, NotifySettings(max_per_domain_per_minute=2), clock=clock)
+    for n in range(3):
+        outbox.add(_notice(f"p{n}@mail.example"), RENDERED, None)
+    sender = Sender(outbox, FakeChannels(), owner="s")
+    assert sender.run_once().deferred == 1
+    clock.advance(seconds=61)
+    assert sender.run_once().sent == 1
+
+
+def test_dry_run_changes_nothing(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path)
+    outbox = Outbox(store, clock=Clock())
+    outbox.add(_notice("a@harper.example"), RENDERED, None)
+    channels = FakeChannels()
+    report = Sender(outbox, channels, owner="s").run_once(dry_run=True)
+    assert [m.destination for m in report.would_send] == ["a@harper.example"]
+    assert channels.sent == [] and outbox.counts() == {"pending": 1}
+    assert [a.event for a in outbox.audit(report.would_send[0].key)] == ["queued"]
+
+
+@pytest.mark.parametrize("kind", ["targeted", "compromised"])
+def test_audit_trail_of_a_delivery(tmp_path: Path, kind: str) -> None:
+    store, _ = _store(tmp_path)
+    outbox = Outbox(store, clock=Clock())
+    outbox.add(_notice("a@harper.example", kind=kind), RENDERED, None)
+    Sender(outbox, FakeChannels(), owner="s").run_once()
+    [row] = outbox.rows()
+    trail = outbox.audit(row.id)
+    assert [a.event for a in trail] == ["queued", "claimed", "sent"]
+    assert trail[0].detail == f"{kind} in en to a@harper.example"
