@@ -14,6 +14,7 @@ from tocsin import __version__
 from tocsin.config import Config
 from tocsin.detect.engine import Evaluation, evaluate
 from tocsin.detect.rules import RuleError, load_rules
+from tocsin.enrich.geo import GeoResolver
 from tocsin.events import SEVERITIES
 from tocsin.ingest import IngestResult, RejectLog, expand_inputs, ingest
 from tocsin.mail import MailScan, looks_like_mail, scan_mail
@@ -46,6 +47,7 @@ class ScanConfig:
     threads: int | None = None
     state_url: str | None = None  # default: SQLite in the data directory
     config: Config | None = None  # tocsin.toml: organisations, people, policy, channels
+    geoip: GeoResolver | None = None  # user's geolocation databases (default: bundled data)
 
 
 @dataclass(slots=True)
@@ -86,7 +88,7 @@ def run_scan(
     rules = load_rules()
     if rules.errors:
         raise RulesBroken(rules.errors)
-    lake = Lake(config.data_dir)
+    lake = Lake(config.data_dir, geoip=config.geoip)
     # Mail goes to the mail analysers; everything else is read as logs.
     log_paths, mail_paths = _split_mail(config.paths)
     rejects_path = config.out_dir / "rejects.jsonl" if config.out_dir else None

@@ -1,8 +1,8 @@
-"""`tocsin intel import FILE…` and `tocsin intel lookup VALUE`."""
+"""`tocsin intel import FILE…`, `tocsin intel lookup VALUE` and `tocsin intel tor-refresh FILE…`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tocsin.enrich.tor import TorRefreshError, refresh, store_path
 from tocsin.ingest import expand_inputs
 from tocsin.intel import (
     BadValue,
@@ -132,6 +133,67 @@ def _print_report(console: Console, r: FileReport) -> None:
             )
         if r.problem_count > _SHOWN_PROBLEMS:
             console.print(f"    … and {r.problem_count - _SHOWN_PROBLEMS:,} more")
+
+
+@app.command("tor-refresh")
+def tor_refresh_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Tor bulk exit lists, exit-addresses files, onionoo JSON documents."),
+    ],
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Day a bulk exit list was fetched (YYYY-MM-DD, UTC; default: the file's "
+            "modification day). Other kinds carry their own dates.",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add Tor exit addresses, with their days, to the data directory.
+
+    Sign-ins are tagged `tor` from these and the bundled exit history together. Exit status:
+    0 done; 2 a file unreadable or not an exit list.
+    """
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        errors.print(f"[red]error:[/] --date: not a day (YYYY-MM-DD): {for_terminal(day, 40)}")
+        raise typer.Exit(EXIT_USAGE) from None
+    target = data_dir or default_data_dir()
+    failed = False
+    for path in files:
+        name = for_terminal(path, 160)
+        try:
+            result = refresh(target, path, day=when)
+        except TorRefreshError as exc:
+            errors.print(f"[red]error:[/] {name}: {for_terminal(exc, 400)}")
+            failed = True
+            continue
+        span = f"{result.first_day}" + (
+            f" → {result.last_day}" if result.last_day != result.first_day else ""
+        )
+        console.print(
+            f"[bold]{name}[/]: {result.kind}, {result.addresses:,} exit addresses on {span} "
+            f"({result.new:,} not seen in earlier refreshes)"
+        )
+        for note in result.notes:
+            console.print(f"  note: {for_terminal(note, 300)}")
+        if result.problems:
+            console.print(f"  [yellow]{len(result.problems):,} problem(s)[/]:")
+            for problem in result.problems[:_SHOWN_PROBLEMS]:
+                console.print(f"    {for_terminal(problem, 300)}")
+            if len(result.problems) > _SHOWN_PROBLEMS:
+                console.print(f"    … and {len(result.problems) - _SHOWN_PROBLEMS:,} more")
+        console.print(
+            f"Refreshed Tor exits: {result.stored:,} addresses in "
+            f"{for_terminal(store_path(target))} (used with the bundled exit history)"
+        )
+    if failed:
+        raise typer.Exit(EXIT_USAGE)
 
 
 @app.command("lookup")

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from tocsin.config import Config, ConfigError, load_config
+from tocsin.enrich.geo import GeoError, GeoResolver
 from tocsin.events import SEVERITIES, severity_rank
 from tocsin.ingest import expand_inputs
 from tocsin.paths import default_data_dir
@@ -77,6 +78,14 @@ def scan(
     threads: Annotated[
         int | None, typer.Option(help="DuckDB threads (default: all cores).")
     ] = None,
+    geoip_db: Annotated[
+        list[Path] | None,
+        typer.Option(
+            envvar="TOCSIN_GEOIP_DB",
+            help="MaxMind/DB-IP .mmdb (City, Country, ASN) to locate addresses the logs do not "
+            "(repeatable; default: geoip2fast's bundled country and AS data).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
     progress: Annotated[bool, typer.Option(help="Progress bar on large inputs.")] = True,
 ) -> None:
@@ -99,6 +108,10 @@ def scan(
     if not files:
         _usage(console, "no files to read under the given paths")
     settings = _load_settings(console, config_file)
+    try:
+        geoip = GeoResolver(geoip_db) if geoip_db else None
+    except GeoError as exc:
+        _usage(console, for_terminal(exc, 500))
     config = ScanConfig(
         paths=paths,
         data_dir=data_dir or default_data_dir(),
@@ -110,6 +123,7 @@ def scan(
         threads=threads,
         state_url=state_url,
         config=settings,
+        geoip=geoip,
     )
     total = sum(f.stat().st_size for f in files)
     show_bar = progress and console.is_terminal and total >= PROGRESS_MIN_BYTES

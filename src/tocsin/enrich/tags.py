@@ -2,12 +2,16 @@
 
 Tags are added to whatever the log itself said (Okta's ``isProxy`` already gives ``proxy``):
 
-* ``tor`` — the address was a Tor exit on the event's day (bundled exit history);
+* ``tor`` — the address was a Tor exit on the event's day (bundled exit history, and the
+  exit lists imported with ``tocsin intel tor-refresh``, see :mod:`tocsin.enrich.tor`);
 * ``vpn`` — a commercial VPN egress address, or an ASN that only carries VPN traffic;
 * ``hosting`` — the address's ASN (from the log) is datacentre or cloud hosting;
 * ``ioc:<actor key>`` (``ioc`` when the indicator names no actor) — the address is an
   indicator in the data directory's intel store (``tocsin intel import``), exactly or inside
   an indicator network, and the indicator was valid at the event's time.
+
+Country, city and AS of addresses the log does not place are filled before these tags, by
+:mod:`tocsin.enrich.geo` (so an AS number found there is classified here too).
 
 Everything is a join in DuckDB against small reference tables, so enrichment costs one hash
 join per table at commit time, not a lookup per event in Python.
@@ -29,7 +33,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from tocsin.enrich.data import hosting_asns, tor_exits, vpn_servers
+from tocsin.enrich.data import hosting_asns, vpn_servers
+from tocsin.enrich.tor import exit_spans
 from tocsin.intel.store import indicators_path
 
 _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -44,8 +49,9 @@ _HIT = "STRUCT(actor_key VARCHAR, valid_from TIMESTAMPTZ, valid_until TIMESTAMPT
 
 def install(con: duckdb.DuckDBPyConnection, data_dir: Path | None = None) -> None:
     """Create the reference tables: ``_tor_exits``, ``_vpn_servers``, ``_hosting_asns``, and
-    ``_intel_exact`` and ``_intel_net`` from ``data_dir``'s intel store (empty without one)."""
-    exits = tor_exits()
+    ``_intel_exact`` and ``_intel_net`` from ``data_dir``'s intel store (empty without one).
+    Tor exits are the bundled history plus ``data_dir``'s refreshed lists."""
+    exits = exit_spans(data_dir)
     con.register(
         "_tor_exits_arrow",
         pa.table(

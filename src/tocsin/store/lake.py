@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from tocsin.enrich import tags
+from tocsin.enrich import geo, tags
 from tocsin.events import EVENT_COLUMNS, duckdb_type
 from tocsin.sources.reader import Staged
 from tocsin.store.duck import one_row
@@ -45,8 +45,9 @@ class CommitResult:
 
 
 class Lake:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, geoip: geo.GeoResolver | None = None) -> None:
         self.data_dir = data_dir
+        self.geoip = geoip  # None: geoip2fast's bundled data
         self.events_dir = data_dir / "events"
         self.tmp_dir = data_dir / "tmp"
         self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -103,25 +104,32 @@ class Lake:
             known = self._known_ids_sql(sources, lo, hi)
             anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
             # A view, not a table: the rows stream from staging to the lake, never all in memory.
-            # Enrichment (Tor, VPN, hosting tags) happens on the way in.
+            # Enrichment (place and AS, Tor, VPN, hosting and IOC tags) happens on the way in.
             tags.install(con, self.data_dir)
+            geo.install(con, "_staged", self.geoip)
             new_rows = f"(SELECT * FROM _staged {anti} {dedupe_in_batch})"
             con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _incoming AS {tags.enriched_select(new_rows)}"
+                "CREATE OR REPLACE TEMP VIEW _incoming AS "
+                + tags.enriched_select(f"({geo.placed_select(new_rows)})")
             )
-            counts = con.execute(
-                "SELECT source, count(*) FROM _incoming GROUP BY source ORDER BY source"
-            ).fetchall()
-            result.added_by_source = {str(s): int(n) for s, n in counts}
-            result.added = sum(result.added_by_source.values())
-            result.duplicates = result.staged - result.added
-            if result.added:
-                target = str(self.events_dir).replace("'", "''")
-                con.execute(
+            target = str(self.events_dir).replace("'", "''")
+            # One pass: the rows are enriched and written once, and the files written tell us
+            # how many rows each source added (Parquet row counts live in the footer).
+            # Row order inside the lake does not matter (rules order by time), so DuckDB may
+            # write partitions in parallel without buffering to keep the input order.
+            con.execute("SET preserve_insertion_order = false")
+            try:
+                _, files = one_row(
+                    con,
                     f"COPY _incoming TO '{target}' (FORMAT parquet, "
                     "PARTITION_BY (source, day), APPEND, FILENAME_PATTERN 'part-{uuid}', "
-                    "COMPRESSION snappy)"
+                    "COMPRESSION snappy, RETURN_FILES true)",
                 )
+            finally:
+                con.execute("RESET preserve_insertion_order")
+            result.added_by_source = _rows_by_source(con, list(files or []))
+            result.added = sum(result.added_by_source.values())
+            result.duplicates = result.staged - result.added
             self._log(result)
             return result
         finally:
@@ -168,6 +176,18 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     else:
         cols = ", ".join(f'NULL::{duckdb_type(c)} AS "{c}"' for c in EVENT_COLUMNS)
         con.execute(f"CREATE OR REPLACE VIEW events AS SELECT {cols} LIMIT 0")
+
+
+def _rows_by_source(con: duckdb.DuckDBPyConnection, files: list[str]) -> dict[str, int]:
+    """Rows per source in freshly written lake files, from their Parquet footers."""
+    if not files:
+        return {}
+    listed = ", ".join(_lit(f) for f in files)
+    rows = con.execute(
+        f"SELECT source, count(*) FROM read_parquet([{listed}], hive_partitioning = true, "
+        f"hive_types = {_HIVE_TYPES}) GROUP BY source ORDER BY source"
+    ).fetchall()
+    return {str(s): int(n) for s, n in rows if n}
 
 
 def _lit(value: object) -> str:
