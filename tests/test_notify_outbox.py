@@ -1,23 +1,27 @@
 """The outbox: queued once, claimed under a lease, retried with backoff, dead-lettered,
-rate-limited, audited — driven by an injected clock and a fake channel."""
+rate-limited, audited — driven by an injected clock and a fake channel, on SQLite and on a
+real PostgreSQL (the ``state_url`` fixture runs each test on both)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from tests.test_notify_support import campaign_config, spray_alert
 from tocsin.config import NotifySettings
-from tocsin.notify import queue_notifications
+from tocsin.notify import models, queue_notifications
 from tocsin.notify.channels import DeliveryError
 from tocsin.notify.outbox import Message, Outbox, backoff
 from tocsin.notify.planner import Notice, notice_key
 from tocsin.notify.render import Rendered
 from tocsin.notify.sender import Sender
-from tocsin.store.state import StateStore
+from tocsin.store.state import Base, StateStore
 
 T0 = datetime(2020, 9, 10, 8, 0, tzinfo=UTC)
 
@@ -51,8 +55,7 @@ class FakeChannels:
         return
 
 
-def _store(tmp_path: Path) -> tuple[StateStore, str]:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+def _store(url: str) -> tuple[StateStore, str]:
     store = StateStore(url)
     store.migrate()
     return store, url
@@ -70,8 +73,26 @@ def _notice(destination: str, campaign: str = "c1", kind: str = "targeted") -> N
 RENDERED = Rendered("subject", "text\n", "<p>html</p>\n", "en", "ltr")
 
 
-def test_queueing_is_idempotent_across_rescans_and_restarts(tmp_path: Path) -> None:
-    _, url = _store(tmp_path)
+def test_migration_0003_creates_exactly_the_model_tables(state_url: str) -> None:
+    store, _ = _store(state_url)
+    store.migrate()  # idempotent
+    mine = {models.OutboxRow.__tablename__, models.AuditRow.__tablename__}
+    with store.engine.connect() as con:
+        diff = compare_metadata(MigrationContext.configure(con), Base.metadata)
+    ours = [d for d in diff if mine & set(_names(d))]
+    store.dispose()
+    assert ours == []
+
+
+def _names(item: object) -> list[str]:
+    if isinstance(item, tuple | list):
+        return [n for x in item for n in _names(x)]
+    table = getattr(item, "table", None)
+    return [str(getattr(x, "name", "")) for x in (item, table) if x is not None]
+
+
+def test_queueing_is_idempotent_across_rescans_and_restarts(state_url: str) -> None:
+    _, url = _store(state_url)
     config = campaign_config()
     first = queue_notifications(config, [spray_alert()], url)
     # 6 people (2 compromised to their personal address, 4 targeted at work),
@@ -87,8 +108,8 @@ def test_queueing_is_idempotent_across_rescans_and_restarts(tmp_path: Path) -> N
     assert destinations == {"ahmad.k@mail.example", "sam.harper@mail.example"}
 
 
-def test_a_new_compromise_escalates_once_and_targeted_never_follows(tmp_path: Path) -> None:
-    _, url = _store(tmp_path)
+def test_a_new_compromise_escalates_once_and_targeted_never_follows(state_url: str) -> None:
+    _, url = _store(state_url)
     config = campaign_config()
     queue_notifications(config, [spray_alert(compromised_users=[])], url)
     store = StateStore(url)
@@ -102,13 +123,45 @@ def test_a_new_compromise_escalates_once_and_targeted_never_follows(tmp_path: Pa
     assert later["queued"] == 0
 
 
-def test_targeted_is_superseded_by_an_earlier_compromised(tmp_path: Path) -> None:
-    _, url = _store(tmp_path)
+def test_targeted_is_superseded_by_an_earlier_compromised(state_url: str) -> None:
+    _, url = _store(state_url)
     config = campaign_config()
     queue_notifications(config, [spray_alert(users=["ahmad@harper.example"])], url)
     alert = spray_alert(users=["ahmad@harper.example"], compromised_users=[], id="al-other")
     summary = queue_notifications(config, [alert], url)
     assert summary["superseded"] == 1 and summary["by_kind"] == {}
+
+
+def test_a_compromise_cancels_the_targeted_notice_not_yet_sent(state_url: str) -> None:
+    """Told "targeted" and then, minutes later, "compromised" is two messages where one is
+    right: the pending calm one is cancelled (audited), the urgent one goes."""
+    store, url = _store(state_url)
+    config = campaign_config()
+    queue_notifications(config, [spray_alert(compromised_users=[])], url)
+    queue_notifications(config, [spray_alert()], url)
+    rows = Outbox(store).rows(limit=1000)
+    ahmad = [r for r in rows if r.person == "ahmad@harper.example"]
+    assert {(r.kind, r.state) for r in ahmad} == {
+        ("targeted", "cancelled"),
+        ("compromised", "pending"),
+    }
+    [cancelled] = [r for r in ahmad if r.state == "cancelled"]
+    trail = Outbox(store).audit(cancelled.id)
+    assert [a.event for a in trail] == ["queued", "cancelled"]
+    assert "superseded" in (trail[-1].detail or "")
+    store.dispose()
+
+
+def test_a_targeted_notice_already_sent_stays_sent(state_url: str) -> None:
+    store, _ = _store(state_url)
+    outbox = Outbox(store, clock=Clock())
+    outbox.add(_notice("p@harper.example", kind="targeted"), RENDERED, None)
+    assert Sender(outbox, FakeChannels(), owner="s").run_once().sent == 1
+    assert outbox.add(_notice("p@harper.example", kind="compromised"), RENDERED, None) == "queued"
+    assert {(r.kind, r.state) for r in outbox.rows()} == {
+        ("targeted", "sent"),
+        ("compromised", "pending"),
+    }
 
 
 def test_queueing_never_breaks_the_pipeline(tmp_path: Path) -> None:
@@ -120,8 +173,8 @@ def test_queueing_never_breaks_the_pipeline(tmp_path: Path) -> None:
     assert "error" in summary and summary["queued"] == 0
 
 
-def test_below_min_severity_is_skipped_but_a_compromise_never_is(tmp_path: Path) -> None:
-    _, url = _store(tmp_path)
+def test_below_min_severity_is_skipped_but_a_compromise_never_is(state_url: str) -> None:
+    _, url = _store(state_url)
     config = campaign_config(min_severity="critical")
     low = spray_alert(severity="medium", compromised_users=[])
     assert queue_notifications(config, [low], url)["queued"] == 0
@@ -129,8 +182,8 @@ def test_below_min_severity_is_skipped_but_a_compromise_never_is(tmp_path: Path)
     assert queue_notifications(config, [low_but_compromised], url)["queued"] == 8
 
 
-def test_two_senders_never_claim_the_same_message_and_leases_expire(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_two_senders_never_claim_the_same_message_and_leases_expire(state_url: str) -> None:
+    store, _ = _store(state_url)
     clock = Clock()
     outbox = Outbox(store, clock=clock)
     for n in range(5):
@@ -148,8 +201,34 @@ def test_two_senders_never_claim_the_same_message_and_leases_expire(tmp_path: Pa
     assert outbox.mark_sent(c[0], "c", "ok") is True
 
 
-def test_backoff_is_exponential_capped_and_then_dead_letter(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_concurrent_senders_share_the_work_without_overlap(state_url: str) -> None:
+    store, _ = _store(state_url)
+    outbox = Outbox(store)
+    for n in range(60):
+        outbox.add(_notice(f"p{n}@harper.example"), RENDERED, None)
+    claimed: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+
+    def work(owner: str) -> None:
+        mine = Outbox(StateStore(state_url))
+        while batch := mine.claim(owner, 7, timedelta(minutes=5)):
+            claimed[owner] += [m.id for m in batch]
+            for m in batch:
+                mine.mark_sent(m, owner, "ok")
+        mine.store.dispose()
+
+    threads = [threading.Thread(target=work, args=(o,)) for o in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    every = [i for ids in claimed.values() for i in ids]
+    assert sorted(every) == sorted(set(every)) and len(every) == 60
+    assert outbox.counts() == {"sent": 60}
+    store.dispose()
+
+
+def test_backoff_is_exponential_capped_and_then_dead_letter(state_url: str) -> None:
+    store, _ = _store(state_url)
     clock = Clock()
     outbox = Outbox(store, NotifySettings(max_attempts=4), clock=clock)
     outbox.add(_notice("p@down.example"), RENDERED, None)
@@ -181,8 +260,8 @@ def test_backoff_is_exponential_capped_and_then_dead_letter(tmp_path: Path) -> N
     assert outbox.counts() == {"sent": 1}
 
 
-def test_a_rejected_recipient_is_dead_at_once_and_the_batch_goes_on(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_a_rejected_recipient_is_dead_at_once_and_the_batch_goes_on(state_url: str) -> None:
+    store, _ = _store(state_url)
     outbox = Outbox(store, clock=Clock())
     for who in ("a@harper.example", "gone@harper.example", "b@harper.example"):
         outbox.add(_notice(who), RENDERED, None)
@@ -191,8 +270,8 @@ def test_a_rejected_recipient_is_dead_at_once_and_the_batch_goes_on(tmp_path: Pa
     assert (report.sent, report.dead, report.retried) == (2, 1, 0)
 
 
-def test_a_bug_in_a_channel_does_not_lose_the_message(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_a_bug_in_a_channel_does_not_lose_the_message(state_url: str) -> None:
+    store, _ = _store(state_url)
     outbox = Outbox(store, clock=Clock())
     outbox.add(_notice("a@harper.example"), RENDERED, None)
     channels = FakeChannels(fail={"a@harper.example": KeyError("oops")})
@@ -202,8 +281,8 @@ def test_a_bug_in_a_channel_does_not_lose_the_message(tmp_path: Path) -> None:
     assert row.state == "pending" and "internal error: KeyError" in (row.last_error or "")
 
 
-def test_per_recipient_rate_limit_defers_without_spending_attempts(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_per_recipient_rate_limit_defers_without_spending_attempts(state_url: str) -> None:
+    store, _ = _store(state_url)
     clock = Clock()
     outbox = Outbox(store, NotifySettings(max_per_recipient_per_hour=2), clock=clock)
     for campaign in ("c1", "c2", "c3"):
@@ -222,8 +301,8 @@ def test_per_recipient_rate_limit_defers_without_spending_attempts(tmp_path: Pat
     assert len(channels.sent) == 3
 
 
-def test_per_domain_rate_limit(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_per_domain_rate_limit(state_url: str) -> None:
+    store, _ = _store(state_url)
     clock = Clock()
     outbox = Outbox(store, NotifySettings(max_per_domain_per_minute=2), clock=clock)
     for n in range(3):
@@ -234,8 +313,8 @@ def test_per_domain_rate_limit(tmp_path: Path) -> None:
     assert sender.run_once().sent == 1
 
 
-def test_dry_run_changes_nothing(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_dry_run_changes_nothing(state_url: str) -> None:
+    store, _ = _store(state_url)
     outbox = Outbox(store, clock=Clock())
     outbox.add(_notice("a@harper.example"), RENDERED, None)
     channels = FakeChannels()
@@ -246,8 +325,8 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["targeted", "compromised"])
-def test_audit_trail_of_a_delivery(tmp_path: Path, kind: str) -> None:
-    store, _ = _store(tmp_path)
+def test_audit_trail_of_a_delivery(state_url: str, kind: str) -> None:
+    store, _ = _store(state_url)
     outbox = Outbox(store, clock=Clock())
     outbox.add(_notice("a@harper.example", kind=kind), RENDERED, None)
     Sender(outbox, FakeChannels(), owner="s").run_once()

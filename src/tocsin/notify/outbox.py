@@ -9,8 +9,9 @@ Life of a notification::
 
 * ``add`` inserts a row keyed by the notice's idempotency key; a key already there is left
   alone, so planning the same alerts again (a re-scan, a restart) queues nothing new.
-* ``claim`` moves due rows to ``sending`` under a lease (owner + expiry) in one UPDATE, so two
-  senders never claim the same row; a sender that dies leaves rows whose lease expires and
+* ``claim`` moves due rows to ``sending`` under a lease (owner + expiry) — in one UPDATE on
+  SQLite, after ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL — so two senders never
+  claim the same row; a sender that dies leaves rows whose lease expires and
   which the next sender claims again. Only a message the server accepted in the instant
   before the crash, and not yet marked, is sent twice — at most one per sender crash, since a
   sender sends one message at a time and marks it sent at once.
@@ -182,7 +183,27 @@ class Outbox:
             if rendered.language != notice.language:
                 detail += f" (wanted {notice.language}; fell back)"
             self._audit(session, row.id, row.key, "queued", detail, now)
+            if notice.kind == "compromised" and notice.person is not None:
+                self._cancel_calm_notice(session, notice, now)
         return "queued"
+
+    def _cancel_calm_notice(self, session: Session, notice: Notice, now: datetime) -> None:
+        """The person is about to hear "act now": a "targeted" notice for the same campaign
+        that has not gone yet would only contradict it. One already sent stays in the record."""
+        calm = session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.person == notice.person,
+                OutboxRow.campaign == notice.campaign,
+                OutboxRow.organisation == notice.organisation,
+                OutboxRow.kind == "targeted",
+                OutboxRow.state == PENDING,
+            )
+        ).all()
+        for row in calm:
+            row.state, row.updated_at = CANCELLED, now
+            self._audit(
+                session, row.id, row.key, "cancelled", "superseded by the compromised notice", now
+            )
 
     # -- sending -------------------------------------------------------------------------
 
@@ -200,11 +221,20 @@ class Outbox:
                 .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
                 .limit(limit)
             )
+            picked: Any
             if session.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            session.execute(
+                # Lock the chosen rows first, then update exactly those. PostgreSQL may run
+                # an "IN (… LIMIT n FOR UPDATE SKIP LOCKED)" subquery again for each row it
+                # updates, and so claim more than ``limit`` rows.
+                picked = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+                if not picked:
+                    return []
+            else:
+                # SQLite has one writer at a time: the single UPDATE is atomic.
+                picked = candidates.scalar_subquery()
+            ids = session.scalars(
                 update(OutboxRow)
-                .where(OutboxRow.id.in_(candidates.scalar_subquery()), due)
+                .where(OutboxRow.id.in_(picked), due)
                 .values(
                     state=SENDING,
                     lease_owner=owner,
@@ -212,11 +242,14 @@ class Outbox:
                     attempts=OutboxRow.attempts + 1,
                     updated_at=now,
                 )
+                .returning(OutboxRow.id)
                 .execution_options(synchronize_session=False)
-            )
+            ).all()
+            if not ids:
+                return []
             rows = session.scalars(
                 select(OutboxRow)
-                .where(OutboxRow.state == SENDING, OutboxRow.lease_owner == owner)
+                .where(OutboxRow.id.in_(ids))
                 .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
             ).all()
             messages = []
