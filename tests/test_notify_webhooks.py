@@ -4,6 +4,7 @@ against replay), Slack Block Kit and Teams Adaptive Card payloads, and failure h
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from tests.test_notify_support import Hit, campaign_config, free_port, http_serv
 from tocsin.config import Config, WebhookChannel
 from tocsin.notify import queue_notifications
 from tocsin.notify.channels.webhooks import WebhookPoster, verify_signature
-from tocsin.notify.outbox import Outbox
+from tocsin.notify.outbox import Message, Outbox
 from tocsin.notify.sender import ConfiguredChannels, Sender
 from tocsin.store.state import StateStore
 
@@ -95,10 +96,6 @@ def test_signature_with_an_injected_transport_and_clock() -> None:
     hook = WebhookChannel(name="soc", url="https://soc.example/in", secret_env=SECRET_ENV)
     poster = WebhookPoster([hook], {"soc": SECRET}, transport=httpx.MockTransport(handler),
                            clock=lambda: 1_600_000_000.0)  # fmt: skip
-    from datetime import UTC, datetime
-
-    from tocsin.notify.outbox import Message
-
     message = Message(
         id=1, key="k" * 64, kind="digest", language="en", channel="webhook", destination="soc",
         domain="soc.example", organisation="harper", campaign="c", severity="high",
@@ -127,7 +124,7 @@ def test_slack_and_teams_formats(tmp_path: Path) -> None:
     assert slack["blocks"][0]["type"] == "header"
     sections = slack["blocks"][1:]
     assert sections and all(b["type"] == "section" and b["text"]["type"] == "mrkdwn"
-                            for b in sections)  # fmt: skip
+                            and b["text"]["verbatim"] for b in sections)  # fmt: skip
     assert all(len(b["text"]["text"]) <= 3000 for b in sections)
     assert "185.220.101.4" in "".join(b["text"]["text"] for b in sections)
     teams = by_path["/teams"]
@@ -136,11 +133,40 @@ def test_slack_and_teams_formats(tmp_path: Path) -> None:
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard" and card["rtl"] is True
-    assert card["body"][0]["text"].startswith("إجراء مطلوب")
-    assert all(block["type"] == "TextBlock" and block["wrap"] for block in card["body"])
+    assert card["body"][0]["inlines"][0]["text"].startswith("إجراء مطلوب")
+    assert all(block["type"] == "RichTextBlock" for block in card["body"])
     # Slack and Teams URLs are secrets: they are in no error and no audit entry.
     for row in outbox.rows():
         assert base not in (row.last_error or "")
+
+
+def test_attacker_chosen_text_cannot_become_a_link_or_a_mention(tmp_path: Path) -> None:
+    """Account names in the logs are the attacker's to choose; the digest lists the ones that
+    match no one. In Slack and Teams they stay text: no link, no @channel."""
+    evil = "[sign-in](https://evil.example/login)<!channel><https://evil.example|x>"
+    alert = spray_alert(users=[*spray_alert().users, evil])
+    with http_server(lambda hit: 200) as (base, hits):
+        hooks = [
+            {"name": "slack", "url": f"{base}/slack", "kind": "slack"},
+            {"name": "teams", "url": f"{base}/teams", "kind": "teams"},
+        ]
+        config = _config(hooks)
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+        queue_notifications(config, [alert], url)
+        outbox = Outbox(StateStore(url), config.notify)
+        Sender(outbox, ConfiguredChannels(config), owner="t").run_once()
+    by_path = {h.path: json.loads(h.body) for h in hits}
+    slack_text = "".join(b["text"]["text"] for b in by_path["/slack"]["blocks"][1:])
+    assert "&lt;!channel&gt;" in slack_text and "<!channel>" not in slack_text
+    assert "<https://" not in slack_text
+    assert all(b["text"].get("verbatim") for b in by_path["/slack"]["blocks"][1:])
+    card = by_path["/teams"]["attachments"][0]["content"]
+    kinds = {b["type"] for b in card["body"]} | {
+        i["type"] for b in card["body"] for i in b["inlines"]
+    }
+    assert kinds == {"RichTextBlock", "TextRun"}  # TextRuns are never read as Markdown
+    assert any("[sign-in](https://evil.example/login)" in i["text"]
+               for b in card["body"] for i in b["inlines"])  # fmt: skip
 
 
 @pytest.mark.parametrize(

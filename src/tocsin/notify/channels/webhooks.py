@@ -75,35 +75,39 @@ def generic_payload(message: Message) -> dict[str, Any]:
 
 
 def slack_payload(message: Message) -> dict[str, Any]:
-    """Block Kit: a header and the text in sections (Slack caps a section at 3,000 chars)."""
+    """Block Kit: a header and the text in sections (Slack caps a section at 3,000 chars).
+
+    The text carries values from the logs an attacker chose (account names): ``&<>`` are
+    escaped, so no ``<url|link>`` or ``<!channel>`` can be written, and ``verbatim`` stops
+    Slack turning a bare URL or a channel name into a link.
+    """
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}}
     ]
     for chunk in _chunks(_slack_escape(message.body_text), _SLACK_TEXT_LIMIT)[:45]:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": chunk, "verbatim": True}}
+        )
     return {"text": _slack_escape(message.subject), "blocks": blocks}
 
 
 def teams_payload(message: Message) -> dict[str, Any]:
-    """An Adaptive Card in a message, the format Teams' incoming webhooks (Workflows) take."""
+    """An Adaptive Card in a message, the format Teams' incoming webhooks (Workflows) take.
+
+    Every paragraph is a RichTextBlock of plain TextRuns: unlike a TextBlock, a TextRun is
+    not read as Markdown, so an account name like ``[Sign in](https://…)`` stays text.
+    """
+
+    def paragraph(text: str, **run: Any) -> dict[str, Any]:
+        return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **run}]}
+
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.5",
         "body": [
-            {
-                "type": "TextBlock",
-                "text": message.subject,
-                "weight": "Bolder",
-                "size": "Medium",
-                "wrap": True,
-                "style": "heading",
-            },
-            *(
-                {"type": "TextBlock", "text": para, "wrap": True}
-                for para in message.body_text.split("\n\n")
-                if para.strip()
-            ),
+            paragraph(message.subject, weight="Bolder", size="Medium"),
+            *(paragraph(p) for p in message.body_text.split("\n\n") if p.strip()),
         ],
         "msteams": {"width": "Full"},
     }
