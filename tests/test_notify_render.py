@@ -90,6 +90,18 @@ def test_direction_comes_from_cldr(language: str) -> None:
     assert Localiser("fa").direction == "rtl"
 
 
+def test_names_and_addresses_keep_their_own_direction() -> None:
+    """In HTML each name and address is a <bdi>: Latin in Arabic, Arabic in English."""
+    html = render("compromised", "ar", _context("compromised").context).html
+    assert "مرحبًا <bdi>Ahmad Karimi</bdi>،" in html
+    assert "<bdi>ahmad@harper.example</bdi> (3–9 سبتمبر 2020)" in html
+    context = {**_context("targeted").context, "name": "أحمد كريمي"}
+    rendered = render("targeted", "en", context)
+    assert "Hello <bdi>أحمد كريمي</bdi>," in rendered.html
+    assert "<title>Security notice: attempts" in rendered.html  # the subject stays plain
+    assert "bdi" not in rendered.text and "bdi" not in rendered.subject
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_html_is_self_contained(kind: str, language: str) -> None:

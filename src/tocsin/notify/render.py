@@ -3,8 +3,9 @@
 Templates are Jinja2 under ``templates/``, one per kind (``targeted.j2``, ``compromised.j2``,
 ``digest.j2``), written once and rendered twice: with the text macros and layout, and with
 the HTML ones (autoescaped, inline CSS only, no images, no links, ``dir`` and ``lang`` from
-the language's CLDR data). Sentences go through gettext (Jinja2's i18n extension, new-style:
-variables are escaped in HTML and formatted by name).
+the language's CLDR data, names and addresses isolated in ``<bdi>`` by ``iso()``).
+Sentences go through gettext (Jinja2's i18n extension, new-style: variables are escaped in
+HTML and formatted by name).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from babel.dates import format_timedelta
 from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from tocsin.config import duration_seconds
 from tocsin.notify.i18n import Localiser, require_language, translations
@@ -81,12 +82,12 @@ def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
     text_module = (
         _environment(language, "text")
         .get_template(f"{kind}.j2")
-        .make_module({**variables, "fmt": "text"})
+        .make_module({**variables, "fmt": "text", "iso": str})
     )
     html_module = (
         _environment(language, "html")
         .get_template(f"{kind}.j2")
-        .make_module({**variables, "fmt": "html"})
+        .make_module({**variables, "fmt": "html", "iso": _isolate})
     )
     subject = _SPACES.sub(" ", str(getattr(text_module, "subject", ""))).strip()
     return Rendered(
@@ -129,6 +130,13 @@ def _helpers(loc: Localiser) -> dict[str, Any]:
         "join": join,
         "country_names": country_names,
     }
+
+
+def _isolate(value: object) -> Markup:
+    """A name or an address inside a sentence, in ``<bdi>``: its direction is its own, so
+    "Ahmad Karimi" in an Arabic sentence or "أحمد كريمي" in an English one keeps its
+    letters and the punctuation around it in the right order."""
+    return Markup("<bdi>{}</bdi>").format(value)
 
 
 def _fonts(language: str) -> str:
