@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from tests.test_notify_support import ATTACK_IPS, PEOPLE, campaign_config, spray_alert
+from tocsin.config import LANGUAGES as CONFIG_LANGUAGES
+from tocsin.config import Language
 from tocsin.notify import catalogues
 from tocsin.notify.i18n import (
     Localiser,
@@ -47,6 +50,12 @@ def _context(kind: str) -> Notice:
 
 def test_the_six_languages_have_catalogues() -> None:
     assert set(LANGUAGES) <= set(available_languages())
+
+
+def test_the_configuration_accepts_exactly_the_languages_with_a_catalogue() -> None:
+    """A new catalogue (scripts/i18n.py init) also needs its code in tocsin.config: an
+    unknown language must fail `tocsin config check` with its line, never at send time."""
+    assert set(get_args(Language)) == set(CONFIG_LANGUAGES) == set(available_languages())
 
 
 def test_catalogues_are_complete_and_the_pot_is_not_stale() -> None:

@@ -405,7 +405,10 @@ def _notice_for(
     person: Person | None,
     organisation: Organisation,
 ) -> Notice:
-    plan = plan_notifications(config, [replace(alert, severity="critical")])
+    # A preview shows the message even for an alert below notify.min_severity.
+    notify = config.notify.model_copy(update={"min_severity": "low"})
+    config = config.model_copy(update={"notify": notify})
+    plan = plan_notifications(config, [alert])
     for notice in plan.notices:
         if notice.kind != kind or notice.organisation != organisation.id:
             continue
@@ -417,9 +420,7 @@ def _notice_for(
             update={"accounts": [*person.accounts], "personal": ["preview@example.invalid"]}
         )
         people = [reachable if p is person else p for p in config.people]
-        again = plan_notifications(
-            config.model_copy(update={"people": people}), [replace(alert, severity="critical")]
-        )
+        again = plan_notifications(config.model_copy(update={"people": people}), [alert])
         for notice in again.notices:
             if notice.kind == kind and notice.person == person.accounts[0]:
                 return notice
@@ -427,9 +428,7 @@ def _notice_for(
         contacts = organisation.security_contacts or ["security@example.invalid"]
         org = organisation.model_copy(update={"security_contacts": contacts})
         orgs = [org if o.id == org.id else o for o in config.organisations]
-        again = plan_notifications(
-            config.model_copy(update={"organisations": orgs}), [replace(alert, severity="critical")]
-        )
+        again = plan_notifications(config.model_copy(update={"organisations": orgs}), [alert])
         for notice in again.notices:
             if notice.kind == "digest" and notice.channel == "email":
                 return notice
