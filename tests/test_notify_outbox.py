@@ -20,7 +20,7 @@ from tocsin.notify.channels import DeliveryError
 from tocsin.notify.outbox import Message, Outbox, backoff
 from tocsin.notify.planner import Notice, notice_key
 from tocsin.notify.render import Rendered
-from tocsin.notify.sender import Sender
+from tocsin.notify.sender import Sender, SendReport
 from tocsin.store.state import Base, StateStore
 
 T0 = datetime(2020, 9, 10, 8, 0, tzinfo=UTC)
@@ -225,6 +225,26 @@ def test_concurrent_senders_share_the_work_without_overlap(state_url: str) -> No
     assert sorted(every) == sorted(set(every)) and len(every) == 60
     assert outbox.counts() == {"sent": 60}
     store.dispose()
+
+
+def test_a_batch_that_outlives_its_lease_does_not_send_what_another_took(state_url: str) -> None:
+    store, _ = _store(state_url)
+    clock = Clock()
+    outbox = Outbox(store, clock=clock)
+    for n in range(3):
+        outbox.add(_notice(f"p{n}@harper.example"), RENDERED, None)
+    channels = FakeChannels()
+    slow = Sender(outbox, channels, owner="slow", lease=timedelta(minutes=5))
+    batch = outbox.claim("slow", 10, timedelta(minutes=5))
+    report = SendReport()
+    slow._one(batch[0], report)  # sent in time
+    clock.advance(minutes=6)  # the first send hung: the lease ran out
+    taken = outbox.claim("fast", 10, timedelta(minutes=5))
+    assert [m.id for m in taken] == [m.id for m in batch[1:]]
+    for message in batch[1:]:
+        slow._one(message, report)
+    assert (report.sent, report.lease_lost) == (1, 2)
+    assert [m.destination for m in channels.sent] == ["p0@harper.example"]
 
 
 def test_backoff_is_exponential_capped_and_then_dead_letter(state_url: str) -> None:

@@ -305,6 +305,23 @@ class Outbox:
                     latest = free_at if latest is None or free_at > latest else latest
         return latest
 
+    def renew(self, message: Message, owner: str, lease: timedelta) -> bool:
+        """Extend ``owner``'s lease on ``message`` just before sending it. False if the lease
+        ran out and another sender took the message: then it must not be sent from here."""
+        now = self.clock()
+        with self._session() as session:
+            done = session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == message.id,
+                    OutboxRow.lease_owner == owner,
+                    OutboxRow.state == SENDING,
+                )
+                .values(lease_until=now + lease, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(done, "rowcount", 0))
+
     def mark_sent(self, message: Message, owner: str, detail: str) -> bool:
         """Record a delivery. False if the lease was lost (another sender took over)."""
         now = self.clock()

@@ -1,9 +1,11 @@
 """The sender: claim a batch from the outbox, deliver each message, record the result.
 
-One message at a time, marked sent as soon as the channel accepted it, so a crash (even
-SIGKILL) can repeat at most the one message in flight. Rate limits are checked before each
-send and defer the message without counting an attempt. A failing channel never stops the
-batch: each message is retried with backoff, and dead-lettered when it cannot succeed.
+One message at a time, its lease renewed just before and the message marked sent as soon
+as the channel accepted it, so a crash (even SIGKILL) can repeat at most the one message in
+flight, and a batch slower than its lease never sends what another sender has taken over.
+Rate limits are checked before each send and defer the message without counting an attempt.
+A failing channel never stops the batch: each message is retried with backoff, and
+dead-lettered when it cannot succeed.
 """
 
 from __future__ import annotations
@@ -150,6 +152,11 @@ class Sender:
         return total
 
     def _one(self, message: Message, report: SendReport) -> None:
+        # A slow batch can outlive its lease; another sender may have taken this message.
+        if not self.outbox.renew(message, self.owner, self.lease):
+            report.lease_lost += 1
+            self._tell(message, "skipped", "lease lost: another sender has it")
+            return
         until = self.outbox.rate_limited_until(message)
         if until is not None:
             self.outbox.defer(message, self.owner, until, "rate limit")
