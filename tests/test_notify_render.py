@@ -17,6 +17,7 @@ import pytest
 from tests.test_notify_support import ATTACK_IPS, PEOPLE, campaign_config, spray_alert
 from tocsin.config import LANGUAGES as CONFIG_LANGUAGES
 from tocsin.config import Language
+from tocsin.events import Actor
 from tocsin.notify import catalogues
 from tocsin.notify.i18n import (
     Localiser,
@@ -208,11 +209,13 @@ def test_text_from_configuration_and_logs_is_escaped_and_neutralised() -> None:
     org = config.organisations[0].model_copy(update={"name": "Harper <b>&</b> Co"})
     config = config.model_copy(update={"organisations": [org]})
     evil = "x\u202egnp.exe\u202c@harper.example"
-    alert = spray_alert(users=[*spray_alert().users, evil])
+    actor = Actor("STRONTIUM", 0.8, ["user agent <script>x</script>\u202eevil"])
+    alert = spray_alert(users=[*spray_alert().users, evil], actor=actor)
     [digest] = [n for n in plan_notifications(config, [alert]).notices
                 if n.kind == "digest" and n.channel == "email"]  # fmt: skip
     rendered = render("digest", "en", digest.context)
     assert "Harper &lt;b&gt;&amp;&lt;/b&gt; Co" in rendered.html
     assert "<b>" not in rendered.html
     assert "\u202e" not in rendered.text and "\u202e" not in rendered.html
+    assert "&lt;script&gt;" in rendered.html and "<script>" not in rendered.html
     assert "Harper <b>&</b> Co" in rendered.text  # plain text stays plain

@@ -203,7 +203,17 @@ def _campaign(config: Config, org: Organisation, alerts: list[Alert]) -> Campaig
         _, mine, hit = people.get(person_id(person), (person, [], False))
         people[person_id(person)] = (person, [*mine, account], hit or account in compromised)
     actors = [a.actor for a in alerts if a.actor is not None]
-    actor = max(actors, key=lambda x: x.confidence).to_dict() if actors else None
+    best = max(actors, key=lambda x: x.confidence) if actors else None
+    # Reasons may quote what the logs hold (user agents, names): made printable like the rest.
+    actor = (
+        {
+            "name": printable(best.name, 100),
+            "confidence": best.confidence,
+            "reasons": [printable(r, 300) for r in best.reasons[:10]],
+        }
+        if best
+        else None
+    )
     return Campaign(
         key=key,
         organisation=org,
@@ -219,7 +229,7 @@ def _campaign(config: Config, org: Organisation, alerts: list[Alert]) -> Campaig
         src_ips=sorted({ip for a in alerts for ip in a.src_ips}),
         countries=sorted({c for a in alerts for c in a.countries}),
         techniques=sorted({t for a in alerts for t in a.techniques}),
-        rules=sorted({(a.rule, a.title) for a in alerts}),
+        rules=sorted({(a.rule, printable(a.title, 200)) for a in alerts}),
         attempts=sum(a.evidence_count for a in alerts),
         decisions=_decisions(config, alerts),
     )
