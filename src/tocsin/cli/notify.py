@@ -9,6 +9,7 @@ tocsin notify status | tocsin notify retry [ID…]
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import replace
 from datetime import timedelta
@@ -23,7 +24,7 @@ from rich.table import Table
 from tocsin.config import Config, ConfigError, Organisation, Person, load_config
 from tocsin.events import Actor, Alert
 from tocsin.notify.i18n import UnknownLanguage, available_languages, resolve_language
-from tocsin.notify.outbox import Outbox
+from tocsin.notify.outbox import Message, Outbox
 from tocsin.notify.planner import KINDS, Notice, plan_notifications
 from tocsin.notify.queue import alert_from_dict, enqueue, stored_alerts
 from tocsin.notify.render import RLM, render
@@ -200,11 +201,14 @@ def send(
         store.migrate()
         outbox = Outbox(store, config.notify)
 
-        def show(message: object, state: str, detail: str) -> None:
-            m = message  # a tocsin.notify.outbox.Message
+        # Each result is printed below; the sender's warnings would say it all twice.
+        logging.getLogger("tocsin.notify").setLevel(logging.ERROR)
+        said = {"pending": "retry later", "dead": "dead letter"}
+
+        def show(message: Message, state: str, detail: str) -> None:
             console.print(
-                f"{state}: #{getattr(m, 'id', '?')} {getattr(m, 'kind', '')} → "
-                f"{for_terminal(getattr(m, 'destination', ''))}: {for_terminal(detail, 300)}"
+                f"{said.get(state, state)}: #{message.id} {message.kind} → "
+                f"{for_terminal(message.destination)}: {for_terminal(detail, 300)}"
             )
 
         sender = Sender(
