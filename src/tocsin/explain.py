@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tocsin.attribution.store import get_campaign
 from tocsin.detect.rules import Rule, load_rules
 from tocsin.store.duck import connect
 from tocsin.store.lake import Lake, create_views
@@ -29,6 +30,7 @@ class Explanation:
     evidence_total: int = 0
     sample: list[dict[str, Any]] = field(default_factory=list)
     lake_query: str = ""
+    campaign: dict[str, Any] | None = None  # the alert's campaign and its attribution
 
 
 def explain(alert_id: str, data_dir: Path, state_url: str | None, sample: int = 10) -> Explanation:
@@ -43,11 +45,13 @@ def explain(alert_id: str, data_dir: Path, state_url: str | None, sample: int = 
                 raise AlertNotFound(f"no alert {alert_id!r} in {store.url}{hint}")
             alert = store.get_alert(matches[0])
             assert alert is not None
+        campaign = get_campaign(store, alert["campaign"]) if alert.get("campaign") else None
     finally:
         store.dispose()
     rules = load_rules()
     rule = next((r for r in rules.rules if r.id == alert["rule"]), None)
     result = Explanation(alert=alert, rule=rule, parameters=rule.params() if rule else {})
+    result.campaign = campaign
     lake = Lake(data_dir)
     con = connect()
     try:

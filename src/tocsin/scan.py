@@ -11,6 +11,9 @@ from typing import Any
 import orjson
 
 from tocsin import __version__
+from tocsin.attribution.campaigns import Campaign
+from tocsin.attribution.correlate import correlate
+from tocsin.attribution.store import save_campaigns
 from tocsin.config import Config
 from tocsin.detect.engine import Evaluation, evaluate
 from tocsin.detect.rules import RuleError, load_rules
@@ -63,6 +66,8 @@ class ScanResult:
     mail: MailScan | None = None
     response: dict[str, Any] = field(default_factory=dict)
     notifications: dict[str, Any] = field(default_factory=dict)
+    campaigns: list[Campaign] = field(default_factory=list)
+    correlate_seconds: float = 0.0
 
     def alerts_by_severity(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITIES, 0)
@@ -125,14 +130,19 @@ def run_scan(
             mail_paths, data_dir=config.data_dir, out_dir=config.out_dir, config=config.config
         )
         evaluation.alerts.extend(mail.alerts)
+    correlate_started = time.perf_counter()
+    campaigns = _correlate(config, lake, evaluation)
+    correlate_seconds = time.perf_counter() - correlate_started
     state_url = config.state_url or default_url(config.data_dir)
     store = StateStore(state_url)
     try:
         store.migrate()
         new, updated = store.upsert_alerts(evaluation.alerts)
+        save_campaigns(store, campaigns)
     finally:
         store.dispose()
     result = ScanResult(ingested, evaluation, rejects, time.perf_counter() - started)
+    result.campaigns, result.correlate_seconds = campaigns, correlate_seconds
     result.alerts_new, result.alerts_updated, result.mail = new, updated, mail
     result.response = respond_to_alerts(
         config.config, evaluation.alerts, state_url, config.data_dir
@@ -142,6 +152,17 @@ def run_scan(
         result.rejects_path = rejects_path
         result.alerts_path = write_outputs(config, result)
     return result
+
+
+def _correlate(config: ScanConfig, lake: Lake, evaluation: Evaluation) -> list[Campaign]:
+    """Campaigns across every alert (mail too), measured in the lake, attributed."""
+    con = connect(memory_limit=config.memory_limit, threads=config.threads)
+    try:
+        create_views(con, lake)
+        campaigns = correlate(evaluation.alerts, con)
+    finally:
+        con.close()
+    return campaigns
 
 
 def _split_mail(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -169,6 +190,9 @@ def write_outputs(config: ScanConfig, result: ScanResult) -> Path:
     with alerts_path.open("wb") as f:
         for alert in result.evaluation.alerts:
             f.write(orjson.dumps(alert.to_dict()) + b"\n")
+    with (out / "campaigns.jsonl").open("wb") as f:
+        for campaign in result.campaigns:
+            f.write(orjson.dumps(campaign.to_dict()) + b"\n")
     summary: dict[str, Any] = {
         "tocsin": __version__,
         "data_dir": str(config.data_dir),
@@ -187,8 +211,10 @@ def write_outputs(config: ScanConfig, result: ScanResult) -> Path:
             "commit_and_enrich": round(result.ingest.commit_seconds, 3),
             "views": round(result.evaluation.views_seconds, 3),
             "rules": round(sum(r.seconds for r in result.evaluation.runs), 3),
+            "correlate": round(result.correlate_seconds, 3),
         },
         "alerts_by_severity": result.alerts_by_severity(),
+        "campaigns": _campaign_summary(result.campaigns),
         "mail": result.mail.summary if result.mail else None,
         "response": result.response,
         "notifications": result.notifications,
@@ -199,6 +225,23 @@ def write_outputs(config: ScanConfig, result: ScanResult) -> Path:
     }
     (out / "scan.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     return alerts_path
+
+
+def _campaign_summary(campaigns: Sequence[Campaign]) -> dict[str, Any]:
+    return {
+        "count": len(campaigns),
+        "multi_alert": sum(1 for c in campaigns if len(c.alert_ids) > 1),
+        "cross_organisation": sum(1 for c in campaigns if len(c.tenants) > 1),
+        "attributed": [
+            {
+                "id": c.id,
+                "actor": c.attribution["actor"]["name"],
+                "confidence": c.attribution["actor"]["confidence"],
+            }
+            for c in campaigns
+            if c.attribution.get("actor")
+        ],
+    }
 
 
 def _file_summary(report: FileReport) -> dict[str, Any]:

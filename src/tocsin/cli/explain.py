@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tocsin.attribution.explain import show_attribution
 from tocsin.explain import AlertNotFound, explain
 from tocsin.paths import default_data_dir
 from tocsin.text import for_terminal
@@ -46,6 +47,8 @@ def explain_alert(
     console.print(f"\n[bold]Grouping key[/]  {for_terminal(a['evidence']['group_key'], 500)}")
     console.print(_numbers(a["metrics"], result.parameters))
     _people(console, a)
+    if result.campaign is not None:
+        show_attribution(console, result.campaign)
     console.print(
         f"\n[bold]Evidence[/]: {result.evidence_total:,} events now match "
         f"(the alert counted {a['evidence_count']:,}); first {len(result.sample)}:"
