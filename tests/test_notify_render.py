@@ -7,6 +7,7 @@ read the diff.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -167,6 +168,16 @@ def test_the_digest_has_the_whole_picture() -> None:
     assert "Policy: block — the attacking addresses, for 1 week. Simulated only" in rendered.text
     assert rendered.subject == "Action needed at Harper for Senate: 2 accounts compromised " \
         "(campaign cmp-2020-09)"  # fmt: skip
+
+
+def test_the_digest_claims_people_were_told_only_when_someone_was() -> None:
+    context = _context("digest").context
+    told = "The people concerned are being told directly"
+    assert told in render("digest", "en", context).text
+    nobody = [dataclasses.replace(p, reached=False) for p in context["people"]]
+    rendered = render("digest", "en", {**context, "people": nobody})
+    assert told not in rendered.text
+    assert "Could not be told directly" in rendered.text
 
 
 def test_dates_and_numbers_are_localised() -> None:
