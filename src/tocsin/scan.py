@@ -51,6 +51,7 @@ class ScanConfig:
     state_url: str | None = None  # default: SQLite in the data directory
     config: Config | None = None  # tocsin.toml: organisations, people, policy, channels
     geoip: GeoResolver | None = None  # user's geolocation databases (default: bundled data)
+    enrich: bool = True  # place, AS and Tor/VPN/hosting/IOC tags at ingest
 
 
 @dataclass(slots=True)
@@ -93,7 +94,7 @@ def run_scan(
     rules = load_rules()
     if rules.errors:
         raise RulesBroken(rules.errors)
-    lake = Lake(config.data_dir, geoip=config.geoip)
+    lake = Lake(config.data_dir, geoip=config.geoip, enrich=config.enrich)
     # Mail goes to the mail analysers; everything else is read as logs.
     log_paths, mail_paths = _split_mail(config.paths)
     rejects_path = config.out_dir / "rejects.jsonl" if config.out_dir else None

@@ -86,6 +86,13 @@ def scan(
             "(repeatable; default: geoip2fast's bundled country and AS data).",
         ),
     ] = None,
+    enrich: Annotated[
+        bool,
+        typer.Option(
+            help="Add place, AS and Tor/VPN/hosting/IOC tags at ingest. --no-enrich keeps events "
+            "exactly as the logs gave them (troubleshooting; rules that need the tags go quiet).",
+        ),
+    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
     progress: Annotated[bool, typer.Option(help="Progress bar on large inputs.")] = True,
 ) -> None:
@@ -124,6 +131,7 @@ def scan(
         state_url=state_url,
         config=settings,
         geoip=geoip,
+        enrich=enrich,
     )
     total = sum(f.stat().st_size for f in files)
     show_bar = progress and console.is_terminal and total >= PROGRESS_MIN_BYTES

@@ -45,9 +45,14 @@ class CommitResult:
 
 
 class Lake:
-    def __init__(self, data_dir: Path, geoip: geo.GeoResolver | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, geoip: geo.GeoResolver | None = None, *, enrich: bool = True
+    ) -> None:
         self.data_dir = data_dir
         self.geoip = geoip  # None: geoip2fast's bundled data
+        # False keeps events exactly as the logs gave them (troubleshooting, and the ingest
+        # benchmark's measure of what enrichment costs).
+        self.enrich = enrich
         self.events_dir = data_dir / "events"
         self.tmp_dir = data_dir / "tmp"
         self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -105,13 +110,13 @@ class Lake:
             anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
             # A view, not a table: the rows stream from staging to the lake, never all in memory.
             # Enrichment (place and AS, Tor, VPN, hosting and IOC tags) happens on the way in.
-            tags.install(con, self.data_dir)
-            geo.install(con, "_staged", self.geoip)
             new_rows = f"(SELECT * FROM _staged {anti} {dedupe_in_batch})"
-            con.execute(
-                "CREATE OR REPLACE TEMP VIEW _incoming AS "
-                + tags.enriched_select(f"({geo.placed_select(new_rows)})")
-            )
+            incoming = f"SELECT * FROM {new_rows}"
+            if self.enrich:
+                tags.install(con, self.data_dir)
+                geo.install(con, "_staged", self.geoip)
+                incoming = tags.enriched_select(f"({geo.placed_select(new_rows)})")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW _incoming AS {incoming}")
             target = str(self.events_dir).replace("'", "''")
             # One pass: the rows are enriched and written once, and the files written tell us
             # how many rows each source added (Parquet row counts live in the footer).
