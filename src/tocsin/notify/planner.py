@@ -18,6 +18,7 @@ Only digests name other people or list addresses.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -226,7 +227,7 @@ def _campaign(config: Config, org: Organisation, alerts: list[Alert]) -> Campaig
         people=sorted(people.values(), key=lambda p: (not p[2], p[0].name)),
         unknown_accounts=unknown,
         actor=actor,
-        src_ips=sorted({ip for a in alerts for ip in a.src_ips}),
+        src_ips=sorted({ip for a in alerts for ip in a.src_ips}, key=_address_order),
         countries=sorted({c for a in alerts for c in a.countries}),
         techniques=sorted({t for a in alerts for t in a.techniques}),
         rules=sorted({(a.rule, printable(a.title, 200)) for a in alerts}),
@@ -361,6 +362,15 @@ def _digest_notices(config: Config, campaign: Campaign) -> list[Notice]:
     notices = [digest("email", c, c.rpartition("@")[2]) for c in org.security_contacts]
     notices += [digest("webhook", h.name, _host(h.url)) for h in config.channels.webhooks]
     return notices
+
+
+def _address_order(value: str) -> tuple[int, int, str]:
+    """IPv4 before IPv6, each in numeric order (185.220.101.4 before 185.220.101.17)."""
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return (9, 0, value)
+    return (ip.version, int(ip), value)
 
 
 def _is_address(value: str) -> bool:
