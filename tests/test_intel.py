@@ -923,3 +923,34 @@ def test_docs_name_every_format_and_misp_type() -> None:
     assert [f for f in FORMATS if f"`{f}`" not in doc] == []
     missing = [t for t in misp_types() if "`" + t.replace("|", "\\|") + "`" not in doc]
     assert missing == []
+
+
+def test_hostile_misp_and_csv_report_each_object_and_load_the_rest(tmp_path: Path) -> None:
+    event = {"Event": {"info": "x", "Orgc": {"name": "ISAC"}, "Attribute": [
+        {"type": "ip-src", "value": "198.51.100.5"},
+        {"type": "ip-src", "value": 42},
+        {"type": 7, "value": "198.51.100.6"},
+        "junk",
+        None,
+        {"type": "ip-src", "value": "10.0.0.1"},
+        {"type": "domain", "value": "evil..example"},
+        {"type": "ip-src", "value": "198.51.100.9", "Tag": "not a list"},
+    ], "Object": [{"Attribute": "x"}, 5]}}  # fmt: skip
+    report, found = _read(_write(tmp_path, "event.json", orjson.dumps(event)))
+    assert report.format == "misp"
+    assert sorted(i.value for i in found.values()) == ["198.51.100.5", "198.51.100.9"]
+    assert [(p.location, p.reason) for p in report.problems] == [
+        ("Event.Attribute[1]", "attribute 'type' and 'value' must be strings"),
+        ("Event.Attribute[2]", "attribute 'type' and 'value' must be strings"),
+        ("Event.Attribute[3]", "not a MISP attribute (str)"),
+        ("Event.Attribute[4]", "not a MISP attribute (NoneType)"),
+        ("Event.Attribute[5]", "10.0.0.1 is private, local or reserved address space"),
+        ("Event.Attribute[6]", "not a domain name: 'evil..example'"),
+        ("Event.Object[0]", "not a MISP object with an Attribute list"),
+        ("Event.Object[1]", "not a MISP object with an Attribute list"),
+    ]
+    rows = "IoC,Type\n198.51.100.20,ip\n,ip\nnot an ip,ip\n198.51.100.21,ip,extra,cols\n"
+    report, found = _read(_write(tmp_path, "list.csv", rows))
+    assert report.format == "csv"
+    assert sorted(i.value for i in found.values()) == ["198.51.100.20", "198.51.100.21"]
+    assert [p.location for p in report.problems] == ["row at line 3", "row at line 4"]
