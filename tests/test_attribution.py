@@ -267,3 +267,16 @@ def test_other_attacks_and_ordinary_work_stay_unattributed(tmp_path: Path, profi
 def test_cluster_then_attribute_without_a_lake_uses_alert_facts() -> None:
     campaigns = cluster([make_alert("a", ips=["192.0.2.1"])])
     assert campaigns[0].features == {"named_actors": {}}
+
+
+@pytest.mark.slow
+def test_detect_again_keeps_campaign_ids_and_prints_the_attribution(
+    strontium: tuple[Path, ScanResult],
+) -> None:
+    tmp, result = strontium
+    spray = next(c for c in result.campaigns if "distributed_spray" in c.rules)
+    again = CliRunner().invoke(app, ["detect", "--data-dir", str(tmp / "data"), "--quiet"])
+    assert again.exit_code == 0, again.output
+    text = " ".join(again.output.split())
+    assert f"{spray.id}: Forest Blizzard (STRONTIUM, APT28, G0007), medium confidence" in text
+    assert f"tocsin report --campaign {spray.id}" in text

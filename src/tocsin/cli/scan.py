@@ -312,6 +312,7 @@ def print_alerts(console: Console, result: ScanResult, quiet: bool) -> None:
     if alerts and (result.alerts_new or result.alerts_updated):
         changes = f"; {result.alerts_new} new, {result.alerts_updated} updated since the last scan"
     console.print(f"Alerts: {len(alerts)}" + (f" ({shown})" if shown else "") + changes)
+    _print_campaigns(console, result)
     if quiet or not alerts:
         return
     for alert in alerts[:25]:
@@ -332,3 +333,22 @@ def print_alerts(console: Console, result: ScanResult, quiet: bool) -> None:
         console.print(f"  {for_terminal(alert.summary, 600)}", soft_wrap=False)
     if len(alerts) > 25:
         console.print(f"\n… {len(alerts) - 25} more alerts in alerts.jsonl")
+
+
+def _print_campaigns(console: Console, result: ScanResult) -> None:
+    """How many campaigns, and who the attributed ones point to (details: tocsin explain)."""
+    campaigns = result.campaigns
+    if not campaigns:
+        return
+    wide = sum(1 for c in campaigns if len(c.tenants) > 1)
+    console.print(
+        f"Campaigns: {len(campaigns)}" + (f" ({wide} across organisations)" if wide else "")
+    )
+    for campaign in campaigns:
+        actor = campaign.attribution.get("actor")
+        if actor:
+            console.print(
+                f"  {campaign.id}: {for_terminal(actor['name'])}, {actor['level']} confidence "
+                f"({actor['confidence']:g}); {len(campaign.alert_ids)} alert(s), "
+                f"{len(campaign.tenants)} organisation(s) — tocsin report --campaign {campaign.id}"
+            )
