@@ -33,6 +33,7 @@ _PROPERTY = re.compile(
 )
 _REASON = re.compile(r"\breason=(\d{3})", re.IGNORECASE)
 _WS = re.compile(r"\s+")
+_BY = re.compile(r"\sby\s")
 
 
 def as_text(raw: object) -> str:
@@ -157,9 +158,32 @@ def received_date(raw: object) -> datetime | None:
     return parse_date(text.rsplit(";", 1)[1])
 
 
+# IPv4 blocks that are not global (RFC 6890 special-purpose registry), as (first, last).
+_SPECIAL_V4 = tuple(
+    (int(net.network_address), int(net.broadcast_address))
+    for net in map(
+        ipaddress.IPv4Network,
+        """0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12
+        192.0.0.0/24 192.0.2.0/24 192.88.99.0/24 192.168.0.0/16 198.18.0.0/15
+        198.51.100.0/24 203.0.113.0/24 224.0.0.0/3""".split(),  # noqa: SIM905
+    )
+)
+
+
 @lru_cache(maxsize=65536)
 def public_ip(text: str) -> str | None:
     """The address, canonical, when it is a public one (not private, local or reserved)."""
+    text = text.strip()
+    octets = text.split(".")
+    if len(octets) == 4 and all(o.isdigit() and len(o) <= 3 for o in octets):
+        # Dotted IPv4, by far the commonest: checked without building an ipaddress object.
+        numbers = [int(o) for o in octets]
+        if max(numbers) > 255 or any(len(o) > 1 and o[0] == "0" for o in octets):
+            return None
+        value = numbers[0] << 24 | numbers[1] << 16 | numbers[2] << 8 | numbers[3]
+        if any(first <= value <= last for first, last in _SPECIAL_V4):
+            return None
+        return ".".join(map(str, numbers))
     try:
         address = ipaddress.ip_address(text.strip())
     except ValueError:
@@ -176,7 +200,7 @@ def received_ips(values: list[object], limit: int = 20) -> list[str]:
     out: list[str] = []
     for value in values:
         text = as_text(value)
-        clause = re.split(r"\sby\s", text, maxsplit=1)[0]
+        clause = _BY.split(text, maxsplit=1)[0]
         for match in _IP_IN_RECEIVED.finditer(clause):
             ip = public_ip(match.group(1) or match.group(2))
             if ip and ip not in out:

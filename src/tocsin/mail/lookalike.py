@@ -200,6 +200,10 @@ class LookalikeIndex:
                     name = str(found["domain"])
                     if name != ref and name not in self.legit:
                         self.permutations.setdefault(name, (ref, str(found["fuzzer"])))
+        self.by_length: dict[int, list[str]] = {}  # labels of 6+ letters, for one-edit typos
+        for ref, label in self.ref_labels.items():
+            if len(label) >= 6:
+                self.by_length.setdefault(len(label), []).append(ref)
         self._cache: dict[str, Lookalike | None] = {}
 
     def check(self, host: str) -> Lookalike | None:
@@ -228,10 +232,10 @@ class LookalikeIndex:
         for ref in self.labels.get(label, []):
             if self.refs[ref] == "organisation" and ref != reg:
                 return Lookalike(shown, ref, "organisation", "same name, other top-level domain")
-        for ref, kind in self.refs.items():
-            ref_label = self.ref_labels[ref]
-            if len(ref_label) >= 6 and _one_edit(label, ref_label):
-                return Lookalike(shown, ref, kind, "typo (one character changed)")
+        for length in (len(label) - 1, len(label), len(label) + 1):
+            for ref in self.by_length.get(length, ()):
+                if _one_edit(label, self.ref_labels[ref]):
+                    return Lookalike(shown, ref, self.refs[ref], "typo (one character changed)")
         combo = self._combosquat(label, shown)
         return combo or self._subdomain(host, reg)
 
@@ -239,6 +243,8 @@ class LookalikeIndex:
         parts = [p for p in label.replace("_", "-").split("-") if p]
         for ref, kind in self.refs.items():
             ref_label = self.ref_labels[ref]
+            if ref_label not in label:  # both forms below contain the name itself
+                continue
             minimum = 4 if kind == "organisation" else 5
             if len(ref_label) < minimum or label == ref_label:
                 continue

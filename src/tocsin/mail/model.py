@@ -84,6 +84,7 @@ class View:
     text: str = ""  # visible text of every body part
     urls_seen: int = 0
     schemes: list[str] = field(default_factory=list)  # data:, javascript: hrefs as written
+    memo: dict[str, str | None] = field(default_factory=dict)  # facts several detectors ask
 
     @property
     def subject(self) -> str:

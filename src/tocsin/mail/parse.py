@@ -26,6 +26,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
+from tocsin.mail import mime
 from tocsin.mail.headers import (
     Address,
     AuthResults,
@@ -105,14 +106,14 @@ def parse_message(data: bytes) -> ParsedMessage:
     data = _bound_headers(data, parsed)
     parser = BytesParser(policy=policy.compat32)
     try:
-        message = parser.parsebytes(data)
-    except RecursionError:
-        parsed.limits_hit.append("nesting")
-        parsed.warn("MIME structure too deep for the parser: headers read, body scanned as text")
-        message = parser.parsebytes(data, headersonly=True)
-        parsed.texts.append(decode_bytes(data[:MAX_TEXT], "utf-8"))
-        _read_headers(message, parsed)
-        return parsed
+        budget = mime.Budget(MAX_PARTS + 1, MAX_DEPTH + 1)
+        message = mime.parse(data.decode("ascii", "surrogateescape"), budget)
+    except (ValueError, LookupError, TypeError, IndexError, AttributeError) as exc:
+        # A message this splitter cannot take apart: the standard library's parser reads it.
+        parsed.warn(f"MIME splitter failed ({type(exc).__name__}): read by the stdlib parser")
+        message = _stdlib_parse(parser, data, parsed)
+        if message is None:
+            return parsed
     _read_headers(message, parsed)
     for defect in message.defects[:10]:
         parsed.warn(f"message: {type(defect).__name__}")
@@ -120,12 +121,26 @@ def parse_message(data: bytes) -> ParsedMessage:
     return parsed
 
 
+def _stdlib_parse(parser: BytesParser, data: bytes, parsed: ParsedMessage) -> Message | None:
+    try:
+        return parser.parsebytes(data)
+    except RecursionError:
+        parsed.limits_hit.append("nesting")
+        parsed.warn("MIME structure too deep for the parser: headers read, body scanned as text")
+        message = parser.parsebytes(data, headersonly=True)
+        parsed.texts.append(decode_bytes(data[:MAX_TEXT], "utf-8"))
+        _read_headers(message, parsed)
+        return None
+
+
 def _bound_headers(data: bytes, parsed: ParsedMessage) -> bytes:
     """Cut over-long header fields and header blocks before the parser sees them."""
-    found = _HEADER_END.search(data)
-    end = found.start() if found else len(data)
+    lf, crlf = data.find(b"\n\n"), data.find(b"\r\n\r\n")
+    end = min(e for e in (lf, crlf, len(data)) if e >= 0)
     if end <= MAX_FIELD:
         return data
+    found = _HEADER_END.search(data)
+    end = found.start() if found else len(data)
     head, rest = data[:end], data[end:]
     kept: list[bytes] = []
     total = field_size = cut_fields = 0

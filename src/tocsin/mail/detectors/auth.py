@@ -31,8 +31,6 @@ Weights, and why:
 
 from __future__ import annotations
 
-import re
-
 from tocsin.mail.model import Reason, View
 from tocsin.mail.urls import registrable
 
@@ -180,23 +178,35 @@ def _bulk_unsigned(view: View) -> list[Reason]:
     ]
 
 
-_UNSUBSCRIBE = re.compile(
-    r"unsubscribe|abmelden|abbestellen|descadastr|cancelar\s+(?:a\s+)?(?:sua\s+)?inscri"
-    r"|darse\s+de\s+baja|désabonner|désinscri|afmelden|uitschrijven|opt[\s-]?out",
-    re.IGNORECASE,
+# Unsubscribe wording in the languages of the lures (lower case; whitespace is collapsed).
+_UNSUBSCRIBE = (
+    "unsubscribe",
+    "opt-out",
+    "opt out",
+    "abmelden",
+    "abbestellen",
+    "descadastr",
+    "cancelar inscri",
+    "cancelar a inscri",
+    "cancelar sua inscri",
+    "darse de baja",
+    "désabonner",
+    "désinscri",
+    "afmelden",
+    "uitschrijven",
 )
 
 
 def unsubscribe_offer(view: View) -> str | None:
     """The unsubscribe wording a newsletter shows (text or link), or None."""
-    found = _UNSUBSCRIBE.search(view.text[-5000:]) or _UNSUBSCRIBE.search(view.text[:5000])
-    if found:
-        return found.group(0)
-    for link in view.links[:200]:
-        found = _UNSUBSCRIBE.search(link.text) or _UNSUBSCRIBE.search(link.url.path)
-        if found:
-            return found.group(0)
-    return None
+    if "unsubscribe" in view.memo:
+        return view.memo["unsubscribe"]
+    text = view.text
+    haystack = (text if len(text) <= 10_000 else text[:5000] + " " + text[-5000:]).lower()
+    links = " ".join(f"{link.text} {link.url.path}" for link in view.links[:200]).lower()
+    found = next((w for w in _UNSUBSCRIBE if w in haystack or w in links), None)
+    view.memo["unsubscribe"] = found
+    return found
 
 
 def looks_bulk(view: View) -> bool:

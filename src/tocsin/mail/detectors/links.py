@@ -37,7 +37,7 @@ Weights, and why:
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from tocsin.mail.detectors.auth import aligned
 from tocsin.mail.known import (
@@ -76,6 +76,7 @@ _SHOWN_DOMAIN = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def _tracker(host: str) -> bool:
     return bool(registrable_in(host, ESP_TRACKERS) or registrable_in(host, PERSONAL_TRACKERS))
 
