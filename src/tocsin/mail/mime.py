@@ -149,7 +149,7 @@ def _multipart(
     message.preamble = body[: starts[0][0]] or None
     message.epilogue = body[starts[-1][1] :] if closed else None
     child_type = "message/rfc822" if content_type == "multipart/digest" else "text/plain"
-    parts: list[Message] = []
+    parts: list[Message | str] = []
     for (_, begin), (end, _) in pairwise(starts):
         if budget.parts > budget.max_parts:
             break  # the budget is spent: the caller reports the parts left out

@@ -111,9 +111,10 @@ def parse_message(data: bytes) -> ParsedMessage:
     except (ValueError, LookupError, TypeError, IndexError, AttributeError) as exc:
         # A message this splitter cannot take apart: the standard library's parser reads it.
         parsed.warn(f"MIME splitter failed ({type(exc).__name__}): read by the stdlib parser")
-        message = _stdlib_parse(parser, data, parsed)
-        if message is None:
+        fallback = _stdlib_parse(parser, data, parsed)
+        if fallback is None:
             return parsed
+        message = fallback
     _read_headers(message, parsed)
     for defect in message.defects[:10]:
         parsed.warn(f"message: {type(defect).__name__}")
