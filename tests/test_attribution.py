@@ -280,3 +280,41 @@ def test_detect_again_keeps_campaign_ids_and_prints_the_attribution(
     text = " ".join(again.output.split())
     assert f"{spray.id}: Forest Blizzard (STRONTIUM, APT28, G0007), medium confidence" in text
     assert f"tocsin report --campaign {spray.id}" in text
+
+
+def test_imported_indicators_of_the_actor_are_measured_and_raise_confidence(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.helpers import ingest_paths
+    from tests.test_intel import _indicates, _indicator, _store
+    from tocsin.simulate.entra_records import Place, signin_record
+    from tocsin.store.duck import connect
+    from tocsin.store.lake import Lake, create_views
+
+    data = _store(tmp_path, _indicator("1", "[ipv4-addr:value = '198.51.100.7']"),
+                  _indicates("r1", "1"))  # fmt: skip
+    records = [
+        signin_record(moment=datetime(2020, 9, 2, 6, n, tzinfo=UTC), user=f"u{n}@o.example",
+                      place=Place(ip="198.51.100.7"), error_code=50126, seed=n + 1)
+        for n in range(3)
+    ]  # fmt: skip
+    log = tmp_path / "s.json"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    ingest_paths(data, log)
+    alert = make_alert("x", tenant="6f1a0c9e-3b2d-4f5e-8a7b-1c2d3e4f5a6b",
+                       ips=["198.51.100.7"], first="2020-09-02T06:00:00Z",
+                       last="2020-09-02T06:02:00Z")  # fmt: skip
+    con = connect()
+    create_views(con, Lake(data))
+    (campaign,) = correlate([alert], con)
+    con.close()
+    assert campaign.features["ioc_actors"] == {"forest_blizzard": 1}
+    assert campaign.features["attempts"] == 3 and campaign.features["failure_share"] == 1
+    candidate = campaign.attribution["candidates"][0]
+    assert candidate["key"] == "forest_blizzard"
+    # The indicator and a few weak signals (Office 365, unfamiliar agent, technique): medium.
+    assert campaign.attribution["status"] == "attributed"
+    assert campaign.attribution["actor"]["level"] == "medium"
+    assert any("1 address(es) in this actor's indicators" in r for r in candidate["reasons"])
