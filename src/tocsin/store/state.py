@@ -122,3 +122,7 @@ def _row(alert: Alert, data: dict[str, Any], created: datetime, updated: datetim
         created_at=created,
         updated_at=updated,
     )
+
+
+# Each feature's tables join Base.metadata here (Alembic's env and the metadata tests see them).
+from tocsin.respond import models as _decision_models  # noqa: E402, F401
