@@ -1,10 +1,89 @@
-"""`tocsin serve` (being written)."""
+"""`tocsin serve`: the API (bouncers, pre-auth checks, administration) over the state database,
+turning alerts that reach it into decisions as they arrive."""
 
 from __future__ import annotations
 
+import gc
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from tocsin.config import Config, ConfigError, load_config
+from tocsin.paths import default_data_dir
+from tocsin.store.state import default_url
+from tocsin.text import for_terminal
 
 
-def serve() -> None:
-    """Run the API (being written)."""
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (only this machine by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Event lake and state (as given to scan).")
+    ] = None,
+    state_url: Annotated[
+        str | None, typer.Option(help="State database URL (default: state.db in the data dir).")
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="tocsin.toml (default: $TOCSIN_CONFIG, else ./tocsin.toml)."),
+    ] = None,
+    respond_every: Annotated[
+        float, typer.Option(min=0, help="Seconds between passes over new alerts (0: never).")
+    ] = 5.0,
+    refresh: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between checks for changed decisions.")
+    ] = 1.0,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the CrowdSec-compatible bouncer API, /v1/check and decision administration.
+
+    Keys: `tocsin decisions bouncer add NAME`. OpenAPI at /docs and /openapi.json.
+    """
+    import uvicorn
+
+    from tocsin.api import ApiSettings, create_app
+
+    console = Console(stderr=True, highlight=False)
+    config = _load(console, config_file)
+    directory = data_dir or default_data_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = ApiSettings(
+        state_url=state_url or default_url(directory),
+        config=config,
+        data_dir=directory,
+        refresh_seconds=refresh,
+        respond_seconds=respond_every or None,
+    )
+    app = create_app(settings)
+    # Everything loaded so far (modules, the app, the decision index) lives as long as the
+    # process: keep it out of the cyclic collector's full passes, which otherwise stall
+    # requests for milliseconds now and then.
+    gc.collect()
+    gc.freeze()
+    mode = config.response.mode if config else "simulate"
+    console.print(
+        f"tocsin serve on http://{for_terminal(host)}:{port} · response mode {mode}"
+        + ("" if config else " (no tocsin.toml: no policy, no allowlist)")
+    )
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+
+
+def _load(console: Console, path: Path | None) -> Config | None:
+    if path is None:
+        env = os.environ.get("TOCSIN_CONFIG")
+        path = Path(env) if env else Path("tocsin.toml")
+        if not path.exists() and not env:
+            return None
+    try:
+        return load_config(path)
+    except FileNotFoundError:
+        console.print(f"[red]error:[/] no such configuration file: {for_terminal(path)}")
+    except ConfigError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]{for_terminal(path)}:[/] {for_terminal(problem, 500)}")
     raise typer.Exit(2)
