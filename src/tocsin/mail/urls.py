@@ -89,9 +89,14 @@ def public_suffix(host: str) -> str:
     return str(found) if found else ""
 
 
+_DOCUMENTATION_TLDS = ("example", "test")  # RFC 2606 / RFC 6761: samples and tests use them
+
+
 @lru_cache(maxsize=16384)
 def known_suffix(host: str) -> bool:
     """True when ``host`` ends in a real top-level domain (one the Public Suffix List has)."""
+    if host.rsplit(".", 1)[-1] in _DOCUMENTATION_TLDS:
+        return True
     return _psl().publicsuffix(host, accept_unknown=False) is not None
 
 

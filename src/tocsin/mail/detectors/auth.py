@@ -54,6 +54,13 @@ def detect(view: View) -> list[Reason]:
     auth = view.parsed.auth
     if not auth.present:
         return []
+    reasons = _results(view)
+    reasons += _forged_provider(view)
+    return reasons
+
+
+def _results(view: View) -> list[Reason]:
+    auth = view.parsed.auth
     sender = view.parsed.sender.domain or "(no domain)"
     reasons: list[Reason] = []
     if auth.dmarc == "fail":
@@ -121,7 +128,6 @@ def detect(view: View) -> list[Reason]:
         return reasons
     if auth.dmarc != "fail":
         reasons += _bulk_unsigned(view)
-    reasons += _forged_provider(view)
     return reasons
 
 
