@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, Integer, String, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tocsin.attribution.campaigns import Campaign
 from tocsin.store.state import Base, StateStore
@@ -33,13 +33,28 @@ class CampaignRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+_CHUNK = 500  # ids per IN (...) query: well under every database's parameter limit
+
+
+def _rows(session: Session, ids: Sequence[str]) -> dict[str, CampaignRow]:
+    rows: dict[str, CampaignRow] = {}
+    for i in range(0, len(ids), _CHUNK):
+        stmt = select(CampaignRow).where(CampaignRow.id.in_(ids[i : i + _CHUNK]))
+        rows.update((row.id, row) for row in session.scalars(stmt))
+    return rows
+
+
 def save_campaigns(store: StateStore, campaigns: Sequence[Campaign]) -> tuple[int, int, int]:
-    """Insert or update each campaign; drop the ones merged away. (new, updated, removed)."""
+    """Insert or update each campaign; drop the ones merged away. (new, updated, removed).
+
+    Rows are read in a few IN queries and written in one flush: a scan with thousands of
+    campaigns costs one round trip per 500, not one per campaign."""
     now = datetime.now(UTC)
     new = updated = 0
-    current = {c.id for c in campaigns}
+    current = {c.id: c for c in campaigns}
     alert_ids = {a for c in campaigns for a in c.alert_ids}
-    with store.session() as session:
+    with store.session() as session, session.no_autoflush:
+        existing = _rows(session, sorted(current))
         for campaign in campaigns:
             data = campaign.to_dict()
             actor = data["actor"] or {}
@@ -52,7 +67,7 @@ def save_campaigns(store: StateStore, campaigns: Sequence[Campaign]) -> tuple[in
                 "alerts": len(campaign.alert_ids),
                 "data": data,
             }
-            row = session.get(CampaignRow, campaign.id)
+            row = existing.get(campaign.id)
             if row is None:
                 session.add(CampaignRow(id=campaign.id, created_at=now, updated_at=now, **values))
                 new += 1
@@ -61,13 +76,14 @@ def save_campaigns(store: StateStore, campaigns: Sequence[Campaign]) -> tuple[in
                     setattr(row, key, value)
                 row.updated_at = now
                 updated += 1
+        others = sorted(set(session.scalars(select(CampaignRow.id))) - set(current))
         stale = [
             row.id
-            for row in session.scalars(select(CampaignRow).where(CampaignRow.id.not_in(current)))
+            for row in _rows(session, others).values()
             if set(row.data.get("alert_ids", [])) <= alert_ids
         ]
-        if stale:
-            session.execute(delete(CampaignRow).where(CampaignRow.id.in_(stale)))
+        for i in range(0, len(stale), _CHUNK):
+            session.execute(delete(CampaignRow).where(CampaignRow.id.in_(stale[i : i + _CHUNK])))
     return new, updated, len(stale)
 
 
