@@ -72,6 +72,7 @@ def test_scan_reads_logs_and_mail_together(mixed_folder: Path, tmp_path: Path) -
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "Events read:" in run.stdout  # the log was read as a log
+    assert "Mail read: 4 message(s): 3 phish, 0 suspicious, 1 clean" in run.stdout
 
     lines = [json.loads(x) for x in (out / "messages.jsonl").read_text().splitlines()]
     assert len(lines) == 4

@@ -248,6 +248,14 @@ def _print_summary(console: Console, result: ScanResult, quiet: bool) -> None:
         f"Events read: {result.ingest.events_read:,} ({by_source or 'none'}); "
         f"added to the lake: {commit.added:,}, already there: {commit.duplicates:,}"
     )
+    if result.mail is not None:
+        verdicts = result.mail.summary.get("verdicts", {})
+        messages_file = result.mail.summary.get("messages_path")
+        console.print(
+            f"Mail read: {result.mail.messages:,} message(s): {verdicts.get('phish', 0):,} phish, "
+            f"{verdicts.get('suspicious', 0):,} suspicious, {verdicts.get('clean', 0):,} clean"
+            + (f"; one line each in {for_terminal(messages_file)}" if messages_file else "")
+        )
     print_alerts(console, result, quiet)
     for run in result.evaluation.runs:
         if run.error:
