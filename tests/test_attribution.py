@@ -318,3 +318,17 @@ def test_imported_indicators_of_the_actor_are_measured_and_raise_confidence(
     assert campaign.attribution["status"] == "attributed"
     assert campaign.attribution["actor"]["level"] == "medium"
     assert any("1 address(es) in this actor's indicators" in r for r in candidate["reasons"])
+
+
+def test_ordinary_phishing_with_tracking_pixels_names_nobody() -> None:
+    """Beacons and phishing are everyday spam too: without the targets or an indicator that
+    point to an actor, the mail campaigns of a public phishing corpus stay unattributed."""
+    campaign = Campaign.from_dict(_empty_campaign())
+    campaign.features = {
+        "rules": ["mail_phishing", "mail_web_beacon"],
+        "techniques": ["T1566.001", "T1566.002", "T1598", "T1598.002", "T1583.001"],
+        "organisations": 1,
+    }
+    verdict = attribute(campaign)
+    assert verdict["status"] == "unattributed"
+    assert all(c["confidence"] < ATTRIBUTE_AT for c in verdict["candidates"])
