@@ -135,6 +135,18 @@ def test_rescanning_gives_the_same_alert_ids(mixed_folder: Path, tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_explain_a_mail_alert(tmp_path: Path) -> None:
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "phish.eml").write_bytes(_phish("chloe@harper2020.example"))
+    out, data = tmp_path / "out", tmp_path / "data"
+    assert tocsin("scan", tmp_path / "mail", "--data-dir", data, "--out", out).returncode == 0
+    alert = json.loads((out / "alerts.jsonl").read_text().splitlines()[0])
+    run = tocsin("explain", alert["id"], "--data-dir", data)
+    assert run.returncode == 0, run.stderr
+    assert "messages.jsonl" in run.stdout and "\x1b" not in run.stdout
+
+
+@pytest.mark.slow
 def test_attacker_text_is_escaped_in_the_terminal(tmp_path: Path) -> None:
     (tmp_path / "mail").mkdir()
     (tmp_path / "mail" / "phish.eml").write_bytes(_phish("chloe@harper2020.example"))

@@ -52,6 +52,11 @@ def explain(alert_id: str, data_dir: Path, state_url: str | None, sample: int = 
     rule = next((r for r in rules.rules if r.id == alert["rule"]), None)
     result = Explanation(alert=alert, rule=rule, parameters=rule.params() if rule else {})
     result.campaign = campaign
+    if alert["evidence"].get("file") == "messages.jsonl":
+        # A mail alert: its evidence is messages, listed in messages.jsonl, not lake events.
+        result.evidence_total = int(alert.get("evidence_count") or 0)
+        result.lake_query = str(alert["evidence"].get("query", ""))
+        return result
     lake = Lake(data_dir)
     con = connect()
     try:

@@ -133,6 +133,7 @@ class AlertBuilder:
             techniques=sorted(group.techniques),
             evidence_count=group.count,
             evidence={
+                "group_key": group.key,
                 "messages": group.messages,
                 "file": "messages.jsonl",
                 "query": f"jq -c 'select(.alert == \"{group.alert_id}\")' messages.jsonl",
