@@ -144,3 +144,22 @@ def test_evidence_query_returns_exactly_the_evidence(tmp_path: Path, rule_id: st
         rows = con.execute(alert.evidence["query"]).fetchall()
         assert len(rows) == alert.evidence_count, alert.summary[:120]
         assert set(alert.evidence["event_ids"]) <= {r[0] for r in rows}
+
+
+def test_distributed_spray_without_user_agents_or_places(tmp_path: Path) -> None:
+    """Logs that record no user agent, country or AS (some exports drop them) still alert."""
+    rule = RULES.get("distributed_spray")
+    attack = rule.tests_dir / "attack.ndjson"
+    bare = tmp_path / "bare.ndjson"
+    with attack.open("rb") as src, bare.open("wb") as out:
+        for line in src:
+            record = orjson.loads(line)
+            props = record["properties"]
+            props.pop("userAgent", None)
+            props.pop("autonomousSystemNumber", None)
+            props.pop("location", None)
+            record.pop("location", None)
+            out.write(orjson.dumps(record) + b"\n")
+    alerts = _alerts(tmp_path / "data", rule, bare)
+    assert alerts, "the spray is still found without user agents and places"
+    assert all(a.user_agents == [] for a in alerts)

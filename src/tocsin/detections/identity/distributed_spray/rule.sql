@@ -55,9 +55,11 @@ SELECT
     list(DISTINCT k."user" || '|' || strftime(k.time, '%Y-%m-%d %H')) AS user_hours,
     min(k.time) AS first_seen,
     max(k.time) AS last_seen,
-    list(DISTINCT k.src_asn) FILTER (WHERE k.src_asn IS NOT NULL) AS src_asns,
-    list(DISTINCT k.src_country) FILTER (WHERE k.src_country IS NOT NULL) AS countries,
-    list(DISTINCT k.user_agent) FILTER (WHERE k.user_agent IS NOT NULL) AS user_agents,
+    coalesce(list(DISTINCT k.src_asn) FILTER (WHERE k.src_asn IS NOT NULL), []) AS src_asns,
+    coalesce(list(DISTINCT k.src_country) FILTER (WHERE k.src_country IS NOT NULL), [])
+        AS countries,
+    coalesce(list(DISTINCT k.user_agent) FILTER (WHERE k.user_agent IS NOT NULL), [])
+        AS user_agents,
     bool_or(list_contains(k.ip_tags, 'tor')) AS tor,
     bool_or(list_contains(k.ip_tags, 'hosting')) AS hosting,
     list(k.event_id ORDER BY k.time, k.event_id)[1:5] AS evidence_ids,
