@@ -309,3 +309,28 @@ def test_serve_turns_new_alerts_into_decisions(tmp_path: Any) -> None:
     assert answer["result"] == "deny"
     state.dispose()
     runtime.state.dispose()
+
+
+def test_serve_takes_every_alert_of_a_scan_in_batches(tmp_path: Any) -> None:
+    """A scan stores its alerts with one timestamp; a pass that stops in the middle of them
+    takes the rest next time."""
+    from tests.test_state import _alert
+    from tocsin.config import Config
+    from tocsin.store.state import StateStore
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    config = Config.model_validate(
+        {"response": {"policy": [{"rules": ["*"], "min_severity": "low", "action": "ban"}]}}
+    )
+    app = create_app(ApiSettings(state_url=url, config=config, respond_seconds=None))
+    runtime: Runtime = app.state.runtime
+    assert runtime.watcher is not None
+    state = StateStore(url)
+    state.upsert_alerts(
+        [_alert(id=f"al-{i}", src_ips=[f"45.153.160.{i}"]) for i in range(1, 6)]
+    )  # fmt: skip
+    made = [d.value for _ in range(3) for d in runtime.watcher.run_once(batch=2).created]
+    assert sorted(made) == [f"45.153.160.{i}" for i in range(1, 6)]
+    assert runtime.watcher.run_once(batch=2).created == []
+    state.dispose()
+    runtime.state.dispose()

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from tocsin.config import Config
 from tocsin.events import Actor, Alert
@@ -35,19 +35,28 @@ class AlertWatcher:
         self.store = store
         self.config = config
         self.data_dir = data_dir
-        self.cursor: datetime | None = None
+        # (updated_at, id) of the last alert handled: a scan stores many alerts with the same
+        # time, and a batch may end in the middle of them.
+        self.cursor: tuple[datetime, str] | None = None
 
-    def run_once(self) -> Outcome:
-        stmt = select(AlertRow.updated_at, AlertRow.data).order_by(AlertRow.updated_at)
+    def run_once(self, batch: int = 5000) -> Outcome:
+        stmt = select(AlertRow.updated_at, AlertRow.id, AlertRow.data).order_by(
+            AlertRow.updated_at, AlertRow.id
+        )
         if self.cursor is not None:
-            stmt = stmt.where(AlertRow.updated_at > self.cursor)
+            at, last_id = self.cursor
+            stmt = stmt.where(
+                or_(
+                    AlertRow.updated_at > at, and_(AlertRow.updated_at == at, AlertRow.id > last_id)
+                )
+            )
         with self.store.state.session() as session:
-            rows = list(session.execute(stmt.limit(5000)))
+            rows = list(session.execute(stmt.limit(batch)))
         if not rows:
             self.store.sweep_expired("serve")
             return Outcome()
-        alerts = [alert_from_dict(dict(data)) for _, data in rows]
-        self.cursor = rows[-1][0]
+        alerts = [alert_from_dict(dict(data)) for _, _, data in rows]
+        self.cursor = (rows[-1][0], rows[-1][1])
         proposals = propose(self.config, alerts, created_by="serve", data_dir=self.data_dir)
         outcome = self.store.apply(proposals) if proposals else Outcome()
         self.store.sweep_expired("serve")
