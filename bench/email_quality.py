@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from tocsin.mail import analyze, build_context, read_messages  # noqa: E402
+from tocsin.mail.analyze import Report  # noqa: E402
 from tocsin.mail.reader import RawMessage  # noqa: E402
 from tocsin.mail.score import PHISH, SUSPICIOUS, combine  # noqa: E402
 
@@ -49,15 +50,25 @@ def load(data: Path) -> list[tuple[str, str, bytes]]:
     return [(r["file"], r["label"], (data / r["file"]).read_bytes()) for r in rows]
 
 
-def run_tocsin(messages: list[tuple[str, str, bytes]], threshold: float) -> dict[str, object]:
+def run_tocsin(
+    messages: list[tuple[str, str, bytes]], threshold: float, repeat: int = 3
+) -> dict[str, object]:
     ctx, _ = build_context(None, None)
     analyze(RawMessage("warm-up", None, messages[0][2], "eml"), ctx)  # build lazy tables once
-    results = []
-    wall, cpu = time.perf_counter(), time.process_time()
-    for name, label, data in messages:
-        report = analyze(RawMessage(name, None, data, "eml"), ctx, threshold)
-        results.append((label, report))
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    # Speed: the fastest of ``repeat`` passes (the machine is shared; a pass slowed by other
+    # work measures the other work). Quality: the first pass (every pass gives the same).
+    results: list[tuple[str, Report]] = []
+    wall = cpu = float("inf")
+    for attempt in range(max(1, repeat)):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        reports = [
+            (label, analyze(RawMessage(name, None, data, "eml"), ctx, threshold))
+            for name, label, data in messages
+        ]
+        wall = min(wall, time.perf_counter() - started)
+        cpu = min(cpu, time.process_time() - started_cpu)
+        if attempt == 0:
+            results = reports
     matrix: Counter[tuple[str, str]] = Counter((label, r.verdict) for label, r in results)
     fires: dict[str, Counter[str]] = {}
     decisive: Counter[str] = Counter()
@@ -154,12 +165,13 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=SHARED / "email")
     parser.add_argument("--threshold", type=float, default=SUSPICIOUS)
     parser.add_argument("--no-spamassassin", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="passes timed; the fastest counts")
     args = parser.parse_args()
     messages = load(args.data)
     n_phish = sum(1 for _, label, _ in messages if label == "phish")
     n_ham = len(messages) - n_phish
     print(f"{len(messages)} messages from {args.data}: {n_phish} phishing, {n_ham} ham")
-    result = run_tocsin(messages, args.threshold)
+    result = run_tocsin(messages, args.threshold, args.repeat)
     matrix: Counter[tuple[str, str]] = result["matrix"]  # type: ignore[assignment]
     print(f"\ntocsin, threshold {args.threshold} (phish at {PHISH}); verdict per label:")
     print(f"  {'':8} {'phish':>8} {'suspicious':>11} {'clean':>8}")
@@ -181,8 +193,10 @@ def main() -> int:
               f"{decisive[(detector, 'ham')]:<5}")  # fmt: skip
     wall, cpu = float(result["wall"]), float(result["cpu"])  # type: ignore[arg-type]
     size = sum(len(d) for _, _, d in messages) / len(messages) / 1024
+    load_average = os.getloadavg()[0]
     print(f"\nSpeed: {len(messages) / wall:,.0f} messages/s wall, {len(messages) / cpu:,.0f} "
-          f"per CPU-second (one process; mean message {size:.1f} KiB)")  # fmt: skip
+          f"per CPU-second (one process, fastest of {args.repeat} passes; mean message "
+          f"{size:.1f} KiB; load average {load_average:.1f} on {os.cpu_count()} CPUs)")  # fmt: skip
     if not args.no_spamassassin:
         scores = run_spamassassin(messages)
         if scores is not None:

@@ -111,7 +111,8 @@ def parse_html(html: str) -> HtmlContent:
                     width = float(number)
                 elif prop.lower() == "height" and height is None:
                     height = float(number)
-        content.images.append(Image(src, width, height, _hidden(node)))
+        remote = src[:8].lower().startswith(("http:", "https:", "//"))
+        content.images.append(Image(src, width, height, remote and _hidden(node)))
     for node in tree.css("[style*=url], [background]")[:MAX_ELEMENTS]:
         for url in [*_CSS_URL.findall(_attr(node, "style")), _attr(node, "background")]:
             if url:

@@ -18,9 +18,12 @@ as unparsed text in the last part built, for the caller to report.
 
 from __future__ import annotations
 
+import re
 from email import errors
 from email.message import Message
 from itertools import pairwise
+
+_FIELD_BREAK = re.compile(r"\r?\n(?![ \t])")
 
 
 class Budget:
@@ -84,41 +87,26 @@ def _headers(text: str, message: Message) -> str:
         head, body = text[: end + 1], text[end + 2 :]
     else:
         head, body = text, ""
-    name = ""
-    value: list[str] = []
-    lines = [line + "\n" for line in head.split("\n")]
-    if lines[-1] == "\n":
-        lines.pop()  # the head ended with its line break
-    else:
-        lines[-1] = lines[-1][:-1]
-    for index, line in enumerate(lines):
-        if line[:1] in (" ", "\t"):
-            if name:
-                value.append(line)
-                continue
-            message.defects.append(errors.FirstHeaderLineIsContinuationDefect(line))
+    # One field per item: a line break not followed by white space starts the next field.
+    fields = _FIELD_BREAK.split(head.rstrip("\r\n"))
+    for index, field in enumerate(fields):
+        if field[:1] in (" ", "\t"):  # a continuation line with no field before it
+            message.defects.append(errors.FirstHeaderLineIsContinuationDefect(field))
             continue
-        colon = line.find(":")
-        if colon <= 0 or not _is_field_name(line[:colon]):
+        colon = field.find(":")
+        if colon <= 0 or not _is_field_name(field[:colon]):
             # Not a header line: the header block ended without its blank line.
             message.defects.append(errors.MissingHeaderBodySeparatorDefect())
-            body = "".join(lines[index:]) + ("\n" if body else "") + body
+            rest = "\n".join(fields[index:])
+            body = rest + ("\n\n" + body if body else "\n")
             break
-        if name:
-            _add(message, name, value)
-        name, value = line[:colon], [line[colon + 1 :].lstrip(" \t")]
-    if name:
-        _add(message, name, value)
+        message.set_raw(field[:colon], field[colon + 1 :].lstrip(" \t").rstrip("\r"))
     return body
 
 
 def _is_field_name(name: str) -> bool:
     """Printable ASCII without spaces (RFC 5322 §2.2: characters 33–126 but the colon)."""
     return name.isascii() and name.isprintable() and " " not in name
-
-
-def _add(message: Message, name: str, value: list[str]) -> None:
-    message.set_raw(name, "".join(value).rstrip("\r\n"))
 
 
 def _multipart(

@@ -281,13 +281,43 @@ def _walk(part: Message, parsed: ParsedMessage, depth: int) -> None:
     _leaf(part, parsed)
 
 
+_PARAM = re.compile(r""";\s*([!#$%&'*+.^`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)""")
+
+
+def _params(value: str) -> dict[str, str]:
+    """``name=value`` parameters of a Content-Type or Content-Disposition, first one wins."""
+    out: dict[str, str] = {}
+    for key, found in _PARAM.findall(value):
+        key = key.lower()
+        if key not in out:
+            quoted = len(found) >= 2 and found[0] == found[-1] == '"'
+            out[key] = found[1:-1].replace('\\"', '"') if quoted else found
+    return out
+
+
 def _leaf(part: Message, parsed: ParsedMessage) -> None:
-    try:
-        content_type = part.get_content_type()
-    except (ValueError, IndexError, TypeError):
-        content_type = "application/octet-stream"
-    disposition = as_text(part.get("Content-Disposition", "")).split(";", 1)[0].strip().lower()
-    name = _filename(part)
+    # Content-Type and Content-Disposition read once, by hand: the standard library re-parses
+    # the parameters on every get_param call. RFC 2231 or encoded names go the slow, exact way.
+    ctype_value = disposition_value = None
+    for header, value in part.raw_items():
+        lowered = header.lower()
+        if lowered == "content-type" and ctype_value is None:
+            ctype_value = as_text(value)
+        elif lowered == "content-disposition" and disposition_value is None:
+            disposition_value = as_text(value)
+    if ctype_value is None:
+        content_type = part.get_default_type()
+    else:
+        main = ctype_value.split(";", 1)[0].strip().lower()
+        content_type = main if main.count("/") == 1 else "text/plain"
+    type_params = _params(ctype_value) if ctype_value else {}
+    disposition_params = _params(disposition_value) if disposition_value else {}
+    disposition = (disposition_value or "").split(";", 1)[0].strip().lower()
+    name = disposition_params.get("filename") or type_params.get("name") or ""
+    if "=?" in name or any(k.endswith("*") for k in (*type_params, *disposition_params)):
+        name = _filename(part)
+    else:
+        name = decode_words(name)[:255]
     try:
         data = part.get_payload(decode=True)
     except (ValueError, TypeError, LookupError, AssertionError):
@@ -300,7 +330,7 @@ def _leaf(part: Message, parsed: ParsedMessage) -> None:
         parsed.warn(f"part {parsed.parts} ({content_type}): {type(defect).__name__}")
     is_body = disposition != "attachment" and not name
     if content_type in ("text/plain", "text/html") and is_body:
-        charset = _charset(part, parsed)
+        charset = _charset(type_params.get("charset", "utf-8") or "utf-8", parsed)
         text = decode_bytes(data[:MAX_TEXT], charset)
         (parsed.htmls if content_type == "text/html" else parsed.texts).append(text)
         return
@@ -316,11 +346,8 @@ def _leaf(part: Message, parsed: ParsedMessage) -> None:
     )
 
 
-def _charset(part: Message, parsed: ParsedMessage) -> str:
-    try:
-        charset = part.get_content_charset() or "utf-8"
-    except (ValueError, LookupError, TypeError):
-        return "utf-8"
+def _charset(charset: str, parsed: ParsedMessage) -> str:
+    charset = charset.strip().lower()
     try:
         codecs.lookup(charset)
     except LookupError:

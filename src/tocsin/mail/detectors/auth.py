@@ -145,13 +145,19 @@ def _forged_provider(view: View) -> list[Reason]:
     Gmail, Outlook.com, Yahoo, iCloud and the rest sign every message their users send. When
     the receiving server recorded DKIM results and none is a valid signature of the provider,
     the message did not come from there (a forwarder that rewrites the body would break it
-    too, hence not more). Not counted when DMARC already failed: the same fact.
+    too, hence not more). Not counted when DMARC already failed (the same fact), nor when SPF
+    passed for the provider or DMARC passed: then the message did leave the provider's
+    servers, and only the signature broke on the way.
     """
     parsed = view.parsed
     auth = parsed.auth
     domain = parsed.sender.domain
     if domain not in _SIGNING_PROVIDERS or not auth.dkim or auth.dmarc == "fail":
         return []
+    if auth.dmarc in ("pass", "bestguesspass") or (
+        auth.spf == "pass" and registrable(auth.mailfrom or "") == registrable(domain)
+    ):
+        return []  # it did leave the provider's servers; something on the way broke the signature
     if any(registrable(d) == registrable(domain) for d in auth.dkim_domains):
         return []
     return [

@@ -87,6 +87,8 @@ def _carries_recipient(url: Url, forms: dict[str, str]) -> str | None:
 
 
 def find_beacons(view: View, ctx: Context) -> list[Beacon]:
+    if not view.images:
+        return []
     parsed = view.parsed
     forms = recipient_forms(parsed.recipients)
     sender_reg = registrable(parsed.sender.domain)

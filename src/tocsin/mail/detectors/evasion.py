@@ -24,7 +24,7 @@ import unicodedata
 from tocsin.mail.model import Reason, View
 
 NAME = "evasion"
-MAX_TEXT = 20_000
+MAX_TEXT = 8_000  # body characters searched, as for lures: the lure's own words come first
 
 _INVISIBLE_IN_WORD = re.compile(
     r"\w[\u00ad\u034f\u200b\u200c\u200d\u2060\ufeff\U000e0000-\U000e01ef]+\w"

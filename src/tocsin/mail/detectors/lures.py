@@ -117,7 +117,7 @@ _CATEGORIES: list[tuple[str, float, str, str | None, str]] = [
       | (?:crypto|bitcoin|btc|usdt|eth)\s+(?:wallet|transfer|withdraw)
       | wallet\s+(?:verification|validation|sync|connect) | airdrop
       | withdraw(?:al)?\s+(?:your\s+)?(?:funds|assets|balance)
-      | \d+(?:[.,]\d+)?\s*(?:btc|bitcoin|usdt|eth)\b
+      | \d+(?:[.,]\d+)?[\s._-]*(?:btc|bitcoin|usdt|eth)\b
     """,
     ),
     (
