@@ -24,14 +24,20 @@ from email.message import Message
 from itertools import pairwise
 
 _FIELD_BREAK = re.compile(r"\r?\n(?![ \t])")
+_MIME_FIELDS = frozenset(
+    ("content-type", "content-transfer-encoding", "content-disposition", "mime-version")
+)
 
 
 class Budget:
     """Parts left to build; the caller reads ``parts`` and ``deepest`` afterwards."""
 
-    def __init__(self, max_parts: int, max_depth: int) -> None:
+    def __init__(self, max_parts: int, max_depth: int, keep: frozenset[str] | None = None) -> None:
         self.max_parts = max_parts
         self.max_depth = max_depth
+        # Header fields to keep (lower-case names); None keeps all. The MIME fields are
+        # always kept. A message's 40 Received and ARC fields cost time and are never read.
+        self.keep = keep | _MIME_FIELDS if keep is not None else None
         self.parts = 0
         self.deepest = 0
 
@@ -51,7 +57,7 @@ def _entity(text: str, budget: Budget, depth: int, default_type: str) -> Message
     message = Message()
     if default_type != "text/plain":
         message.set_default_type(default_type)
-    body = _headers(text, message)
+    body = _headers(text, message, budget.keep if depth == 0 else _MIME_FIELDS)
     content_type = message.get_content_type()
     beyond = budget.parts > budget.max_parts or depth >= budget.max_depth
     if content_type.startswith("multipart/") and not beyond:
@@ -75,7 +81,7 @@ def _entity(text: str, budget: Budget, depth: int, default_type: str) -> Message
     return message
 
 
-def _headers(text: str, message: Message) -> str:
+def _headers(text: str, message: Message, keep: frozenset[str] | None) -> str:
     """Read the header block into ``message``; return the body."""
     if text.startswith(("\n", "\r\n")):
         return text[1:] if text[0] == "\n" else text[2:]
@@ -100,7 +106,9 @@ def _headers(text: str, message: Message) -> str:
             rest = "\n".join(fields[index:])
             body = rest + ("\n\n" + body if body else "\n")
             break
-        message.set_raw(field[:colon], field[colon + 1 :].lstrip(" \t").rstrip("\r"))
+        name = field[:colon]
+        if keep is None or name.lower() in keep:
+            message.set_raw(name, field[colon + 1 :].lstrip(" \t").rstrip("\r"))
     return body
 
 

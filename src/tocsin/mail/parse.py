@@ -106,7 +106,7 @@ def parse_message(data: bytes) -> ParsedMessage:
     data = _bound_headers(data, parsed)
     parser = BytesParser(policy=policy.compat32)
     try:
-        budget = mime.Budget(MAX_PARTS + 1, MAX_DEPTH + 1)
+        budget = mime.Budget(MAX_PARTS + 1, MAX_DEPTH + 1, _WANTED)
         message = mime.parse(data.decode("ascii", "surrogateescape"), budget)
     except (ValueError, LookupError, TypeError, IndexError, AttributeError) as exc:
         # A message this splitter cannot take apart: the standard library's parser reads it.
