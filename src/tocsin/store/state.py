@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from tocsin.events import Alert
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_FETCH_CHUNK = 500  # ids per IN (…) query; well under SQLite's and PostgreSQL's limits
 
 
 class Base(DeclarativeBase):
@@ -76,12 +77,21 @@ class StateStore:
         """Insert new alerts, update known ones; return (new, updated)."""
         now = datetime.now(UTC)
         new = updated = 0
+        batch = list(alerts)
         with self.session() as session:
-            for alert in alerts:
+            # Known rows are fetched a few hundred ids per query, not one query per alert:
+            # a large scan saves thousands of alerts.
+            known: dict[str, AlertRow] = {}
+            ids = [a.id for a in batch]
+            for start in range(0, len(ids), _FETCH_CHUNK):
+                stmt = select(AlertRow).where(AlertRow.id.in_(ids[start : start + _FETCH_CHUNK]))
+                known.update((row.id, row) for row in session.scalars(stmt))
+            for alert in batch:
                 data = alert.to_dict()
-                row = session.get(AlertRow, alert.id)
+                row = known.get(alert.id)
                 if row is None:
-                    session.add(_row(alert, data, now, now))
+                    known[alert.id] = _row(alert, data, now, now)
+                    session.add(known[alert.id])
                     new += 1
                 elif row.data != data:
                     fresh = _row(alert, data, row.created_at, now)
