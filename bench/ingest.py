@@ -62,6 +62,7 @@ _AGENTS = [
      "Outlook 16.0", "Windows10"),
 ]  # fmt: skip
 _MARK = "\u00a7\u00a7"  # "§§": a placeholder that cannot occur in the template
+_ASN_MARK = 987654321  # an AS number no record has, replaced per record
 
 
 def _template(app: int, agent: int, code: int, interactive: bool) -> str:
@@ -70,7 +71,7 @@ def _template(app: int, agent: int, code: int, interactive: bool) -> str:
     record = signin_record(
         moment=datetime(2020, 1, 1, tzinfo=UTC),
         user=f"{_MARK}U",
-        place=Place(f"{_MARK}I", f"{_MARK}C", f"{_MARK}Y"),
+        place=Place(f"{_MARK}I", f"{_MARK}C", f"{_MARK}Y", asn=_ASN_MARK),
         error_code=code,
         app=name,
         app_id=app_id,
@@ -85,6 +86,7 @@ def _template(app: int, agent: int, code: int, interactive: bool) -> str:
     text = orjson.dumps(record).decode()
     text = text.replace("2020-01-01T00:00:00.0000000Z", f"{_MARK}T")
     text = text.replace("%", "%%")
+    text = text.replace(str(_ASN_MARK), "%(asn)d")
     for key, fmt in (("U", "%(user)s"), ("I", "%(ip)s"), ("C", "%(country)s"), ("Y", "%(city)s"),
                      ("R", "%(rid)s"), ("N", "%(name)s"), ("T", "%(time)s")):  # fmt: skip
         text = text.replace(f"{_MARK}{key}", fmt)
@@ -95,7 +97,8 @@ def generate(path: Path, records: int, seed: int = 20200910) -> None:
     """Write ``records`` diagnostic-format sign-ins: ~20,000 users of 40 orgs over 14 days.
 
     Each person signs in from their home address, their organisation's office NAT or its
-    carrier's shared mobile addresses, as real staff do.
+    carrier's shared mobile addresses, as real staff do. Like real Entra records, each carries
+    the AS number Microsoft saw (a broadband or mobile operator of the person's country).
     """
     rng = random.Random(seed)
     templates = {
@@ -107,8 +110,11 @@ def generate(path: Path, records: int, seed: int = 20200910) -> None:
     }
     users = [f"user{n:05d}@org{n % 40:02d}.example" for n in range(20_000)]
     uids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{u}")) for u in users]
-    places = [("US", "Washington"), ("US", "New York"), ("DE", "Berlin"), ("GB", "London"),
-              ("FR", "Paris"), ("NL", "Amsterdam")]  # fmt: skip
+    # (country, city, broadband AS, mobile AS): Comcast/T-Mobile US, Verizon/T-Mobile US,
+    # Deutsche Telekom/Vodafone DE, BT/EE, Orange/SFR, KPN/Vodafone NL.
+    places = [("US", "Washington", 7922, 21928), ("US", "New York", 701, 21928),
+              ("DE", "Berlin", 3320, 3209), ("GB", "London", 2856, 12576),
+              ("FR", "Paris", 3215, 15557), ("NL", "Amsterdam", 1136, 33915)]  # fmt: skip
     start = datetime(2020, 9, 1, tzinfo=UTC).timestamp()
     span = timedelta(days=14).total_seconds()
     with path.open("wb", buffering=8 << 20) as out:
@@ -116,7 +122,7 @@ def generate(path: Path, records: int, seed: int = 20200910) -> None:
         for n in range(records):
             u = rng.randrange(len(users))
             moment = datetime.fromtimestamp(start + rng.random() * span, UTC)
-            country, city = places[u % len(places)]
+            country, city, broadband, mobile = places[u % len(places)]
             key = (u % len(_APPS), u % len(_AGENTS), rng.choice(_CODES), rng.random() < 0.6)
             where = rng.random()
             org = u % 40
@@ -126,6 +132,7 @@ def generate(path: Path, records: int, seed: int = 20200910) -> None:
                 ip = f"{(u * 7) % 200 + 11}.{u % 251}.{(u // 251) % 256}.{(u % 250) + 1}"  # home
             else:
                 ip = f"100.64.{org}.{rng.randrange(1, 9)}"  # carrier CGNAT
+            asn = mobile if where >= 0.8 else broadband
             values = {
                 "user": users[u],
                 "uid": uids[u],
@@ -133,6 +140,7 @@ def generate(path: Path, records: int, seed: int = 20200910) -> None:
                 "ip": ip,
                 "country": country,
                 "city": city,
+                "asn": asn,
                 "rid": f"{n:08x}-{u:04x}-4{n % 4096:03x}-8000-{rng.getrandbits(48):012x}",
                 "time": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z",
             }
