@@ -41,6 +41,7 @@ TARGET_RATE = 200_000
 TARGET_RATIO = 3.0
 TARGET_RSS_GB = 2.0
 TARGET_ENRICH_OVERHEAD = 0.25
+GENERATOR_VERSION = "v2"  # bump when generate() changes what it writes
 
 _CODES = [0] * 86 + [50126] * 6 + [50074] * 3 + [50140] * 2 + [50053, 50076, 500121]
 _APPS = [
@@ -188,7 +189,8 @@ def main() -> int:
     args = parser.parse_args()
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
-    data = work / f"entra-diagnostic-{args.records}.ndjson"
+    # The generator version is in the name, so a file from an older generator is not reused.
+    data = work / f"entra-diagnostic-{GENERATOR_VERSION}-{args.records}.ndjson"
     if not data.exists():
         print(f"generating {args.records:,} records → {data}", flush=True)
         t = time.perf_counter()
