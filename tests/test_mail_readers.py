@@ -218,3 +218,23 @@ def test_parse_warnings_reach_messages_jsonl(tmp_path: Path) -> None:
 def test_limits_are_reported_by_the_parser_itself() -> None:
     parsed = parse_message(_nested(MAX_DEPTH + 2))
     assert parsed.limits_hit == ["nesting"]
+
+
+def test_a_failing_detector_does_not_stop_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tocsin.mail.detectors import lures
+
+    def broken(view: object) -> list[object]:
+        raise RuntimeError("detector bug")
+
+    monkeypatch.setattr(lures, "detect", broken)
+    for name in ("a.eml", "b.eml"):
+        (tmp_path / name).write_bytes(build(subject=name))
+    out = tmp_path / "out"
+    _, total, _ = scan_sources(
+        [tmp_path / "a.eml", tmp_path / "b.eml"], data_dir=None, out_dir=out, config=None
+    )
+    lines = [orjson.loads(x) for x in (out / "messages.jsonl").read_bytes().splitlines()]
+    assert total == 2 and len(lines) == 2
+    assert all("analysis failed: RuntimeError" in " ".join(x["warnings"]) for x in lines)

@@ -186,6 +186,6 @@ def _msg(path: Path) -> RawMessage:
 
     try:
         data = msg_to_mime(path, MAX_MESSAGE)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # a crafted OLE file can raise anything olefile does
         return RawMessage(str(path), None, b"", "msg", error=f"not a readable .msg: {exc}")
     return RawMessage(str(path), None, data, "msg")

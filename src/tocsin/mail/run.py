@@ -15,7 +15,8 @@ from tocsin.events import Alert
 from tocsin.mail.alerts import AlertBuilder
 from tocsin.mail.analyze import Report, analyze, record
 from tocsin.mail.lookalike import LookalikeIndex
-from tocsin.mail.model import Context, Vip, name_key
+from tocsin.mail.model import Context, Reason, View, Vip, name_key
+from tocsin.mail.parse import parse_message
 from tocsin.mail.reader import RawMessage, read_messages, sniff
 from tocsin.mail.score import PHISH, SUSPICIOUS
 from tocsin.mail.urls import registrable
@@ -156,15 +157,16 @@ def scan_sources(
 def _judge(raw: RawMessage, ctx: Context, threshold: float) -> Report:
     try:
         return analyze(raw, ctx, threshold)
-    except (RecursionError, MemoryError, ValueError, LookupError, TypeError) as exc:
-        # A bug or an input beyond every limit: the message still gets a verdict and a reason.
-        failed = RawMessage(
-            raw.file,
-            raw.index,
-            b"",
-            raw.format,
-            error=f"analysis failed: {type(exc).__name__}: {exc}"[:300],
-        )
-        report = analyze(failed, ctx, threshold)
-        report.parsed.limits_hit.append("analysis")
-        return report
+    except Exception as exc:  # one message must never stop the scan
+        # A bug or an input beyond every limit: the message still gets a line in
+        # messages.jsonl — what could be read of it, the failure as its warning — and the
+        # scan goes on. No detector runs again (the failing one would fail again).
+        note = f"analysis failed: {type(exc).__name__}: {exc}"[:300]
+        try:
+            parsed = parse_message(raw.data)
+        except Exception:  # the parser itself failed: an empty message carries the note
+            parsed = parse_message(b"")
+        parsed.warn(note)
+        parsed.limits_hit.append("analysis")
+        reason = Reason("structure", "analysis_failed", 0.0, note)
+        return Report(raw, parsed, View(parsed), [reason], [], 0.0, "clean")
