@@ -68,7 +68,7 @@ class HtmlContent:
 
 
 def _attr(node: LexborNode, name: str) -> str:
-    value = node.attributes.get(name)
+    value = node.attrs.get(name)  # attrs reads one attribute; attributes builds a dict
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -80,11 +80,12 @@ def _size(value: str) -> float | None:
 def _hidden(node: LexborNode, levels: int = 3) -> bool:
     current: LexborNode | None = node
     for _ in range(levels + 1):
-        if current is None:
-            return False
-        if "hidden" in current.attributes:
+        if current is None or not current.is_element_node:
+            return False  # up to the document: nothing hides it
+        attrs = current.attrs
+        if attrs.get("hidden", False) is not False:
             return True
-        style = _attr(current, "style")
+        style = attrs.get("style")
         if style and _HIDDEN.search(style):
             return True
         current = current.parent
