@@ -268,3 +268,28 @@ def test_bouncer_keys_are_stored_hashed(state_url: str) -> None:
     assert listed.last_pull is not None and abs((listed.last_pull - now).total_seconds()) < 1
     assert bouncers.delete("fw-1", "test") and bouncers.by_key(key) is None
     state.dispose()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1.2.3.4", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3.04", "1.2.3",  # noqa: S104
+     "1.2.3.4.5", "1..3.4", "\u0661.2.3.4", " 1.2.3.4 ", "+1.2.3.4", "1_0.2.3.4", "1.2.3.-4",
+     "::ffff:1.2.3.4", "2001:db8::1", "a.b.c.d", "1.2.3.4/32"],
+)  # fmt: skip
+def test_address_parsing_agrees_with_ipaddress(text: str) -> None:
+    """The quick dotted-quad path reads exactly what the standard library reads."""
+    import ipaddress
+
+    from tocsin.respond.targets import TargetError, parse_address
+
+    try:
+        expected: object = ipaddress.ip_address(text.strip())
+        mapped = getattr(expected, "ipv4_mapped", None)
+        expected = mapped or expected
+    except ValueError:
+        expected = None
+    try:
+        got: object = parse_address(text)
+    except TargetError:
+        got = None
+    assert got == expected
