@@ -413,7 +413,25 @@ _COMPILED = [
 _BEFORE, _AFTER, _MAX_HITS = 80, 200, 40
 
 
-def _search(pattern: re.Pattern[str], text: str, anchors: tuple[str, ...]) -> re.Match[str] | None:
+def _positions(text: str, anchor: str, cache: dict[str, list[int]]) -> list[int]:
+    """Where ``anchor`` occurs (at most ``_MAX_HITS`` + 1 places), found once per message."""
+    found = cache.get(anchor)
+    if found is None:
+        found = []
+        at = text.find(anchor)
+        while at >= 0 and len(found) <= _MAX_HITS:
+            found.append(at)
+            at = text.find(anchor, at + 1)
+        cache[anchor] = found
+    return found
+
+
+def _search(
+    pattern: re.Pattern[str],
+    text: str,
+    anchors: tuple[str, ...],
+    cache: dict[str, list[int]] | None = None,
+) -> re.Match[str] | None:
     """``pattern.search(text)``, run only around the anchors' occurrences.
 
     Every phrase of a category contains one of its anchors, and no phrase is longer than
@@ -421,16 +439,13 @@ def _search(pattern: re.Pattern[str], text: str, anchors: tuple[str, ...]) -> re
     search of the whole text finds — at a fraction of the cost on long messages, where most
     of the text holds no anchor at all.
     """
+    cache = {} if cache is None else cache
     hits: list[int] = []
     for anchor in anchors:
-        found = text.find(anchor)
-        count = 0
-        while found >= 0 and count < _MAX_HITS:
-            hits.append(found)
-            count += 1
-            found = text.find(anchor, found + 1)
-        if count >= _MAX_HITS:
+        found = _positions(text, anchor, cache)
+        if len(found) > _MAX_HITS:
             return pattern.search(text)  # a common word everywhere: one pass is cheaper
+        hits.extend(found)
     if not hits:
         return None
     hits.sort()
@@ -452,8 +467,9 @@ def detect(view: View) -> list[Reason]:
     head = f"{parsed.subject} \n {parsed.sender.display} \n {names}"
     text = f"{head} \n {view.text[:MAX_TEXT]}".casefold()
     reasons: list[Reason] = []
+    cache: dict[str, list[int]] = {}  # anchors shared by categories are looked up once
     for name, weight, label, technique, anchors, pattern in _COMPILED:
-        match = _search(pattern, text, anchors)
+        match = _search(pattern, text, anchors, cache)
         if match:
             quoted = " ".join(match.group(0).split())[:60]
             reasons.append(Reason(NAME, name, weight, f"{label}: “{quoted}”", technique))
