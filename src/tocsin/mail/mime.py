@@ -23,7 +23,7 @@ from email import errors
 from email.message import Message
 from itertools import pairwise
 
-_FIELD_BREAK = re.compile(r"\r?\n(?![ \t])")
+_FIELD_BREAK = re.compile(r"\n(?![ \t])")  # a CR before it stays on the field, stripped below
 _MIME_FIELDS = frozenset(
     ("content-type", "content-transfer-encoding", "content-disposition", "mime-version")
 )
