@@ -8,19 +8,33 @@ tocsin prints it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
-from tests.test_cli import ADELE, tocsin
+from tests.helpers import IDENTITY, REPO
 from tests.test_mail_detectors import build
 from tocsin.mail.alerts import AlertBuilder
 from tocsin.mail.analyze import analyze
 from tocsin.mail.reader import RawMessage
 from tocsin.mail.run import build_context
 from tocsin.text import for_terminal
+
+ADELE = IDENTITY / "entra_signinlogs" / "sentinel-traininglab_sign-in_adelete.csv"
+
+
+def tocsin(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`tocsin` as a user runs it: a real subprocess, no colour, a wide terminal."""
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "tocsin", *map(str, args)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
 
 HOSTILE_SUBJECT = "[bold red]URGENT[/] \x1b[2J\x1b]8;;https://x.example\x07verify \u202eevil"
 SPOOF_RESULTS = (
