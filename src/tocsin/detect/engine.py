@@ -93,8 +93,15 @@ def fold_alerts(alerts: list[Alert], supersedes: Mapping[str, list[str]]) -> lis
     An alert of rule R is absorbed by an alert of a rule that supersedes R when both concern
     the same organisation, overlap in time (a day of slack) and share a source address or
     the narrower alert's accounts are all in the wider one. The wider alert takes the accounts,
-    compromised accounts, addresses and highest severity, and lists what it absorbed in
+    compromised accounts and highest severity, and lists what it absorbed in
     ``metrics["also_detected"]``. Wider rules absorb first (those superseding the most).
+
+    Addresses are adopted as the attack's only when they are evidence of it: the narrower
+    alert shares an address with the wider one, or it is about accounts the attack
+    compromised (the attacker then signing in from elsewhere). A narrower alert matched by
+    its accounts alone — a targeted person's own VPN sign-in, say — is folded for reading but
+    its addresses stay in ``also_detected``: listing them as attacking addresses would turn
+    a staff member's network into a block.
     """
     order = sorted(
         (a for a in alerts if supersedes.get(a.rule)),
@@ -104,15 +111,22 @@ def fold_alerts(alerts: list[Alert], supersedes: Mapping[str, list[str]]) -> lis
     for wide in order:
         if wide.id in folded:
             continue
-        for narrow in alerts:
-            if (
-                narrow.id != wide.id
-                and narrow.id not in folded
-                and narrow.rule in supersedes[wide.rule]
-                and _same_attack(wide, narrow)
-            ):
-                _absorb(wide, narrow)
-                folded.add(narrow.id)
+        matches = [
+            narrow
+            for narrow in alerts
+            if narrow.id != wide.id
+            and narrow.id not in folded
+            and narrow.rule in supersedes[wide.rule]
+            and _same_attack(wide, narrow)
+        ]
+        # Address-sharing alerts first: they bring the compromised accounts the rest are
+        # judged against.
+        matches.sort(key=lambda n: not set(n.src_ips) & set(wide.src_ips))
+        for narrow in matches:
+            shares_address = bool(set(narrow.src_ips) & set(wide.src_ips))
+            on_compromised = bool(narrow.users) and set(narrow.users) <= set(wide.compromised_users)
+            _absorb(wide, narrow, adopt_addresses=shares_address or on_compromised)
+            folded.add(narrow.id)
     return [a for a in alerts if a.id not in folded]
 
 
@@ -129,10 +143,11 @@ def _same_attack(wide: Alert, narrow: Alert) -> bool:
     )
 
 
-def _absorb(wide: Alert, narrow: Alert) -> None:
+def _absorb(wide: Alert, narrow: Alert, *, adopt_addresses: bool) -> None:
     wide.users = sorted(set(wide.users) | set(narrow.users))
     wide.compromised_users = sorted(set(wide.compromised_users) | set(narrow.compromised_users))
-    wide.src_ips = sorted(set(wide.src_ips) | set(narrow.src_ips))
+    if adopt_addresses:
+        wide.src_ips = sorted(set(wide.src_ips) | set(narrow.src_ips))
     if severity_rank(narrow.severity) > severity_rank(wide.severity):
         wide.severity = narrow.severity
     wide.metrics.setdefault("also_detected", []).append(
@@ -143,6 +158,8 @@ def _absorb(wide: Alert, narrow: Alert) -> None:
             "first_seen": narrow.first_seen,
             "users": narrow.users[:20],
             "compromised_users": narrow.compromised_users,
+            "src_ips": narrow.src_ips[:20],
+            "addresses_adopted": adopt_addresses,
             "summary": narrow.summary,
         }
     )
