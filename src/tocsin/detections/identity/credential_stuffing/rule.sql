@@ -18,20 +18,24 @@ episodes AS (
                                   ROWS UNBOUNDED PRECEDING) AS episode
     FROM windowed
 ),
--- The burst's own tooling: user agents carrying at least a tenth of its attempts that the
--- organisation's own people do not sign in with (or no user agent at all). People of the
--- organisation failing meanwhile, with their own browsers and mail apps, are not part of it.
+-- The burst's own tooling: user agents the organisation's own people do not sign in with
+-- (or no user agent at all) that carry at least a tenth of its attempts — or, however small
+-- their share, several attempts from several addresses with a user agent no one here has
+-- ever signed in with (stuffing tools rotate a few browser strings; a minor one still lands
+-- passwords). People of the organisation failing meanwhile, with their own browsers and mail
+-- apps, are not part of it.
 agents AS (
     SELECT a.tk, a.episode, a.user_agent FROM (
-        SELECT tk, episode, user_agent, count(*) AS n, min(time) AS started,
-               sum(count(*)) OVER (PARTITION BY tk, episode) AS total
+        SELECT tk, episode, user_agent, count(*) AS n, count(DISTINCT src_ip) AS ips,
+               min(time) AS started, sum(count(*)) OVER (PARTITION BY tk, episode) AS total
         FROM episodes GROUP BY tk, episode, user_agent
     ) a
     LEFT JOIN user_agent_ok u ON u.tk = a.tk AND u.user_agent = a.user_agent
           AND u.first_ok < a.started
-    WHERE a.n >= 0.1 * a.total
     GROUP BY a.tk, a.episode, a.user_agent
-    HAVING count(DISTINCT u."user") < 2
+    HAVING (any_value(a.n) >= 0.1 * any_value(a.total) AND count(DISTINCT u."user") < 2)
+        OR (any_value(a.n) >= $min_tool_attempts AND any_value(a.ips) >= 2
+            AND count(u."user") = 0)
 ),
 burst_attempts AS (
     SELECT e.*
