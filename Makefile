@@ -21,10 +21,16 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 services:
 	@.ci/install-packages
 
-## demo: install, then scan the bundled sample data (real exports + a synthetic attack)
+## demo: install, then scan the bundled sample data (real exports + a synthetic attack) with the
+## example configuration: alerts, campaigns, simulated decisions, queued notifications
 demo: $(VENV)/.installed
-	$(BIN)/tocsin scan samples/logs --data-dir $(DEMO)/data --out $(DEMO)/out
-	@echo "Results: $(DEMO)/out/alerts.jsonl, $(DEMO)/out/scan.json"
+	$(BIN)/tocsin scan samples/logs --config tocsin.example.toml --data-dir $(DEMO)/data --out $(DEMO)/out
+	$(BIN)/tocsin decisions list --data-dir $(DEMO)/data
+	$(BIN)/tocsin notify preview --person chloe@harper2020.example --kind compromised \
+		--alert al-65a1490fc89b56166889 \
+		--config tocsin.example.toml --data-dir $(DEMO)/data --html $(DEMO)/out/notice-chloe.html
+	@echo "Results: $(DEMO)/out/ (alerts.jsonl, campaigns.jsonl, scan.json, notice-chloe.html)"
+	@echo "Outbox (nothing is sent without a configured channel): $(BIN)/tocsin notify status --data-dir $(DEMO)/data"
 
 ## test: lint, format check, strict typing, then the whole test suite
 test: $(VENV)/.installed-dev services lint typecheck unit

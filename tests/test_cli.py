@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,31 @@ def test_explain_shows_why_an_alert_fired(tmp_path: Path) -> None:
     assert "read_parquet(" in out
     missing = tocsin("explain", "al-nope", "--data-dir", data)
     assert missing.returncode == 2 and "no alert" in missing.stderr
+
+
+def test_the_demo_runs_as_the_makefile_says(tmp_path: Path) -> None:
+    """`make demo`: scan with the example configuration, list decisions, preview a notice for
+    the alert the Makefile names (alert ids are stable, so that id must exist)."""
+    makefile = (REPO / "Makefile").read_text()
+    alert_id = re.search(r"--alert (al-[0-9a-f]+)", makefile)
+    assert alert_id, "the demo previews a stored alert"
+    data, out = tmp_path / "data", tmp_path / "out"
+    config = REPO / "tocsin.example.toml"
+    run = tocsin(
+        "scan", REPO / "samples" / "logs", "--config", config, "--data-dir", data, "--out", out
+    )
+    assert run.returncode == 0, run.stderr
+    ids = {json.loads(line)["id"] for line in (out / "alerts.jsonl").read_text().splitlines()}
+    assert alert_id.group(1) in ids
+    summary = json.loads((out / "scan.json").read_text())
+    assert summary["response"]["mode"] == "simulate" and summary["response"]["created"] >= 2
+    assert summary["notifications"]["queued"] >= 1
+    listed = tocsin("decisions", "list", "--data-dir", data)
+    assert listed.returncode == 0 and "45.153.160.2" in listed.stdout
+    html = tmp_path / "notice.html"
+    preview = tocsin(
+        "notify", "preview", "--person", "chloe@harper2020.example", "--kind", "compromised",
+        "--alert", alert_id.group(1), "--config", config, "--data-dir", data, "--html", html,
+    )  # fmt: skip
+    assert preview.returncode == 0, preview.stderr
+    assert "chloe@harper2020.example" in preview.stdout and html.exists()
