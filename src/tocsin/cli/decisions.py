@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tocsin.cli.serve import _load
+from tocsin.cli.settings import load_settings
 from tocsin.config import Config
 from tocsin.paths import default_data_dir
 from tocsin.respond import accounts
@@ -57,7 +57,7 @@ def _actor() -> str:
 def _store(
     data_dir: Path | None, state_url: str | None, config_file: Path | None
 ) -> Iterator[tuple[DecisionStore, Config | None]]:
-    config = _load(_err, config_file)
+    config = load_settings(_err, config_file)
     directory = data_dir or default_data_dir()
     if state_url is None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ tocsin notify status | tocsin notify retry [ID…]
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tocsin.config import Config, ConfigError, Organisation, Person, load_config
+from tocsin.cli.settings import load_settings
+from tocsin.config import Config, Organisation, Person
 from tocsin.events import Actor, Alert
 from tocsin.notify.i18n import UnknownLanguage, available_languages, resolve_language
 from tocsin.notify.outbox import Message, Outbox
@@ -83,7 +83,7 @@ def preview(
         _usage(console, f"--kind must be one of {', '.join(KINDS)}")
     if lang is not None and lang not in available_languages():
         _usage(console, f"unknown --lang {lang!r}; available: {', '.join(available_languages())}")
-    config = _load(console, config_file, required=False) or _example_config()
+    config = load_settings(console, config_file, required=False) or _example_config()
     who = _find_person(console, config, person) if person else None
     if who is None and kind != "digest":
         who = config.people[0] if config.people else None
@@ -138,7 +138,7 @@ def queue(
 ) -> None:
     """Plan notifications for alerts and put new ones in the outbox (idempotent)."""
     console = Console(highlight=False)
-    config = _load(console, config_file, required=True)
+    config = load_settings(console, config_file, required=True)
     assert config is not None
     store = _store(data_dir, state_url)
     try:
@@ -194,7 +194,7 @@ def send(
 ) -> None:
     """Deliver due notifications from the outbox. Exit 1 if any attempt failed."""
     console = Console(highlight=False)
-    config = _load(console, config_file, required=True)
+    config = load_settings(console, config_file, required=True)
     assert config is not None
     store = _store(data_dir, state_url)
     try:
@@ -315,25 +315,6 @@ def _usage(console: Console, message: str) -> None:
 def _shown(text: str) -> str:
     """Rendered text for a terminal: marks kept out, control characters neutralised."""
     return for_terminal(text.replace(RLM, ""), 100_000)
-
-
-def _load(console: Console, path: Path | None, *, required: bool) -> Config | None:
-    if path is None:
-        env = os.environ.get("TOCSIN_CONFIG")
-        path = Path(env) if env else Path("tocsin.toml")
-        if not path.exists() and not env:
-            if required:
-                _usage(console, "no configuration: pass --config or create ./tocsin.toml")
-            return None
-    try:
-        return load_config(path)
-    except FileNotFoundError:
-        _usage(console, f"no such configuration file: {path}")
-    except ConfigError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]{for_terminal(path)}:[/] {for_terminal(problem, 500)}")
-        raise typer.Exit(EXIT_USAGE) from None
-    return None
 
 
 def _store(data_dir: Path | None, state_url: str | None) -> StateStore:

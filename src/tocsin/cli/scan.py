@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tocsin.config import Config, ConfigError, load_config
+from tocsin.cli.settings import load_settings
 from tocsin.enrich.geo import GeoError, GeoResolver
 from tocsin.events import SEVERITIES, severity_rank
 from tocsin.ingest import expand_inputs
@@ -114,7 +113,7 @@ def scan(
         raise typer.Exit(EXIT_USAGE)
     if not files:
         _usage(console, "no files to read under the given paths")
-    settings = _load_settings(console, config_file)
+    settings = load_settings(console, config_file)
     try:
         geoip = GeoResolver(geoip_db) if geoip_db else None
     except GeoError as exc:
@@ -156,24 +155,6 @@ def scan(
         ]
         if worst:
             raise typer.Exit(EXIT_FINDINGS)
-
-
-def _load_settings(console: Console, path: Path | None) -> Config | None:
-    """The configuration, if one is given or present; a broken one stops the scan (exit 2)."""
-    if path is None:
-        env = os.environ.get("TOCSIN_CONFIG")
-        path = Path(env) if env else Path("tocsin.toml")
-        if not path.exists() and not env:
-            return None
-    try:
-        return load_config(path)
-    except FileNotFoundError:
-        _usage(console, f"no such configuration file: {for_terminal(path)}")
-    except ConfigError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]{for_terminal(path)}:[/] {for_terminal(problem, 500)}")
-        raise typer.Exit(EXIT_USAGE) from None
-    return None
 
 
 def _usage(console: Console, message: str) -> None:
