@@ -3,6 +3,10 @@
 The snapshot (decision index and API-key hashes) is rebuilt in a worker thread whenever the
 decision audit trail grows (every change writes a row to it), checked every
 ``refresh_seconds``; readers swap to a new snapshot atomically and never wait on the database.
+
+With a configuration that names a channel, a notification worker thread delivers the outbox
+(what scans queued) every ``notify_seconds``, as ``tocsin notify send --follow`` would; the
+outbox's leases let both run at once without sending anything twice.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +38,8 @@ class ApiSettings:
     # Turn alerts that reach the state database into decisions every this many seconds
     # (None: do not; scans still do it themselves).
     respond_seconds: float | None = 5.0
+    # Deliver due notifications every this many seconds (None: do not; `notify send` does).
+    notify_seconds: float | None = 30.0
     clock: Clock = utcnow
 
 
@@ -62,6 +69,8 @@ class Runtime:
             else None
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._notify_stop = threading.Event()
+        self._notifier: threading.Thread | None = None
         self.reload()
 
     def reload(self, force: bool = False) -> bool:
@@ -80,6 +89,22 @@ class Runtime:
             self._tasks.append(
                 asyncio.create_task(self._respond_loop(self.settings.respond_seconds))
             )
+        if self.delivers_notifications:
+            # A thread, not a task: SMTP and webhook calls block, and the check path must not
+            # wait behind them.
+            self._notifier = threading.Thread(
+                target=self._notify_worker, name="tocsin-notify", daemon=True
+            )
+            self._notifier.start()
+
+    @property
+    def delivers_notifications(self) -> bool:
+        config = self.settings.config
+        return bool(
+            config is not None
+            and self.settings.notify_seconds
+            and (config.channels.smtp is not None or config.channels.webhooks)
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -88,7 +113,30 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._notifier is not None:
+            self._notify_stop.set()
+            # A message being sent finishes (its lease keeps others off it meanwhile).
+            await asyncio.to_thread(self._notifier.join, 60)
+            self._notifier = None
         self.state.dispose()
+
+    def _notify_worker(self) -> None:
+        from tocsin.notify import run_sender  # the notification stack loads only when used
+
+        assert self.settings.config is not None and self.settings.notify_seconds
+        while not self._notify_stop.is_set():
+            try:
+                report = run_sender(
+                    self.settings.config,
+                    self.settings.state_url,
+                    self._notify_stop,
+                    interval=self.settings.notify_seconds,
+                )
+                log.info("notification worker stopped: %s", report)
+                return
+            except Exception:  # a broken channel or database: log, wait, try again
+                log.exception("notification delivery failed; retrying")
+                self._notify_stop.wait(self.settings.notify_seconds)
 
     async def _refresh_loop(self) -> None:
         while True:

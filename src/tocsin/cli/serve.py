@@ -4,7 +4,6 @@ turning alerts that reach it into decisions as they arrive."""
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tocsin.config import Config, ConfigError, load_config
+from tocsin.cli.settings import load_settings
 from tocsin.paths import default_data_dir
 from tocsin.store.state import default_url
 from tocsin.text import for_terminal
@@ -39,6 +38,14 @@ def serve(
     refresh: Annotated[
         float, typer.Option(min=0.1, help="Seconds between checks for changed decisions.")
     ] = 1.0,
+    notify_every: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds between deliveries of due notifications, when tocsin.toml names a "
+            "channel (0: never; `tocsin notify send` then delivers).",
+        ),
+    ] = 30.0,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the CrowdSec-compatible bouncer API, /v1/check and decision administration.
@@ -50,7 +57,7 @@ def serve(
     from tocsin.api import ApiSettings, create_app
 
     console = Console(stderr=True, highlight=False)
-    config = _load(console, config_file)
+    config = load_settings(console, config_file)
     directory = data_dir or default_data_dir()
     directory.mkdir(parents=True, exist_ok=True)
     settings = ApiSettings(
@@ -59,6 +66,7 @@ def serve(
         data_dir=directory,
         refresh_seconds=refresh,
         respond_seconds=respond_every or None,
+        notify_seconds=notify_every or None,
     )
     app = create_app(settings)
     # Everything loaded so far (modules, the app, the decision index) lives as long as the
@@ -70,24 +78,12 @@ def serve(
     # back within half a millisecond instead of the default five.
     sys.setswitchinterval(0.0005)
     mode = config.response.mode if config else "simulate"
+    delivering = bool(
+        config and notify_every and (config.channels.smtp or config.channels.webhooks)
+    )
     console.print(
         f"tocsin serve on http://{for_terminal(host)}:{port} · response mode {mode}"
         + ("" if config else " (no tocsin.toml: no policy, no allowlist)")
+        + (f" · delivering notifications every {notify_every:g} s" if delivering else "")
     )
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
-
-
-def _load(console: Console, path: Path | None) -> Config | None:
-    if path is None:
-        env = os.environ.get("TOCSIN_CONFIG")
-        path = Path(env) if env else Path("tocsin.toml")
-        if not path.exists() and not env:
-            return None
-    try:
-        return load_config(path)
-    except FileNotFoundError:
-        console.print(f"[red]error:[/] no such configuration file: {for_terminal(path)}")
-    except ConfigError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]{for_terminal(path)}:[/] {for_terminal(problem, 500)}")
-    raise typer.Exit(2)
