@@ -79,6 +79,15 @@ def install(con: duckdb.DuckDBPyConnection, data_dir: Path | None = None) -> Non
         ),
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _tor_exits AS SELECT * FROM _tor_exits_arrow")
+    # One row per address with its exit spans: events join it on the address alone (a plain
+    # hash join on a small table). Joining on "address and day between first and last seen"
+    # made DuckDB plan a range join that buffered the whole incoming batch and ran out of
+    # memory at 5,000,000 events.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _tor_spans AS SELECT ip, "
+        "list(struct_pack(first_seen := first_seen, last_seen := last_seen)) AS spans "
+        "FROM _tor_exits GROUP BY ip"
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE _vpn_servers AS SELECT * FROM _vpn_arrow")
     con.execute("CREATE OR REPLACE TEMP TABLE _hosting_asns AS SELECT * FROM _asn_arrow")
     for name in ("_tor_exits_arrow", "_vpn_arrow", "_asn_arrow"):
@@ -148,7 +157,9 @@ def enriched_select(relation: str) -> str:
 SELECT e.* EXCLUDE (_p16) REPLACE (
     list_sort(list_distinct(list_concat(
         coalesce(e.ip_tags, []::VARCHAR[]),
-        CASE WHEN t.ip IS NOT NULL THEN ['tor'] ELSE []::VARCHAR[] END,
+        CASE WHEN len(list_filter(t.spans, lambda s:
+                      e.day BETWEEN s.first_seen AND s.last_seen)) > 0
+             THEN ['tor'] ELSE []::VARCHAR[] END,
         CASE WHEN v.ip IS NOT NULL OR h.kind = 'vpn' THEN ['vpn'] ELSE []::VARCHAR[] END,
         CASE WHEN h.kind IN ('hosting', 'cloud') THEN ['hosting'] ELSE []::VARCHAR[] END,
         CASE WHEN x.hits IS NOT NULL OR n.hits IS NOT NULL THEN list_transform(
@@ -162,8 +173,7 @@ SELECT e.* EXCLUDE (_p16) REPLACE (
 )
 FROM (SELECT *, CASE WHEN (SELECT count(*) > 0 FROM _intel_net) THEN {_P16} END AS _p16
       FROM {relation}) e
-LEFT JOIN _tor_exits t
-       ON t.ip = e.src_ip AND e.day BETWEEN t.first_seen AND t.last_seen
+LEFT JOIN _tor_spans t ON t.ip = e.src_ip
 LEFT JOIN _vpn_servers v ON v.ip = e.src_ip
 LEFT JOIN _hosting_asns h ON h.asn = e.src_asn
 LEFT JOIN _intel_exact x ON x.ip = e.src_ip
