@@ -1,0 +1,55 @@
+"""Detection's largest intermediate retries instead of losing the scan at the memory limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from tocsin.detect import views
+
+
+class _TightConnection:
+    """A real DuckDB connection whose first ``fail`` foreign_fails builds run out of memory."""
+
+    def __init__(self, fail: int) -> None:
+        self.con = duckdb.connect()
+        self.con.execute("SET memory_limit = '1GB'")
+        self.fail = fail
+        self.settings_seen: list[tuple[Any, ...]] = []
+
+    def execute(self, sql: str, *args: Any) -> duckdb.DuckDBPyConnection:
+        if sql.startswith("CREATE OR REPLACE TEMP TABLE foreign_fails"):
+            self.settings_seen.append(
+                self.con.execute(
+                    "SELECT current_setting('threads'), current_setting('memory_limit')"
+                ).fetchone()
+                or ()
+            )
+            if self.fail:
+                self.fail -= 1
+                raise duckdb.OutOfMemoryException("Out of Memory Error: (test)")
+            return self.con.execute("CREATE OR REPLACE TEMP TABLE foreign_fails AS SELECT 1")
+        return self.con.execute(sql, *args)
+
+
+def test_retries_with_one_thread_then_twice_the_limit_and_restores_settings() -> None:
+    tight = _TightConnection(fail=2)
+    before = tight.con.execute(
+        "SELECT current_setting('threads'), current_setting('memory_limit')"
+    ).fetchone()
+    views._create_foreign_fails(tight)  # type: ignore[arg-type]
+    threads = [s[0] for s in tight.settings_seen]
+    limits = [s[1] for s in tight.settings_seen]
+    assert threads[1:] == [1, 1] and limits[0] == limits[1] and limits[2] != limits[0]
+    assert tight.con.execute("SELECT count(*) FROM foreign_fails").fetchone() == (1,)
+    after = tight.con.execute(
+        "SELECT current_setting('threads'), current_setting('memory_limit')"
+    ).fetchone()
+    assert after is not None and before is not None and after[0] == before[0]
+
+
+def test_a_first_success_changes_nothing() -> None:
+    tight = _TightConnection(fail=0)
+    views._create_foreign_fails(tight)  # type: ignore[arg-type]
+    assert len(tight.settings_seen) == 1
