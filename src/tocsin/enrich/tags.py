@@ -48,7 +48,7 @@ _HIT = "STRUCT(actor_key VARCHAR, valid_from TIMESTAMPTZ, valid_until TIMESTAMPT
 
 
 def install(con: duckdb.DuckDBPyConnection, data_dir: Path | None = None) -> None:
-    """Create the reference tables: ``_tor_exits``, ``_vpn_servers``, ``_hosting_asns``, and
+    """Create the reference tables: ``_tor_spans``, ``_vpn_servers``, ``_hosting_asns``, and
     ``_intel_exact`` and ``_intel_net`` from ``data_dir``'s intel store (empty without one).
     Tor exits are the bundled history plus ``data_dir``'s refreshed lists."""
     exits = exit_spans(data_dir)
@@ -78,7 +78,6 @@ def install(con: duckdb.DuckDBPyConnection, data_dir: Path | None = None) -> Non
             }
         ),
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE _tor_exits AS SELECT * FROM _tor_exits_arrow")
     # One row per address with its exit spans: events join it on the address alone (a plain
     # hash join on a small table). Joining on "address and day between first and last seen"
     # made DuckDB plan a range join that buffered the whole incoming batch and ran out of
@@ -86,7 +85,7 @@ def install(con: duckdb.DuckDBPyConnection, data_dir: Path | None = None) -> Non
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _tor_spans AS SELECT ip, "
         "list(struct_pack(first_seen := first_seen, last_seen := last_seen)) AS spans "
-        "FROM _tor_exits GROUP BY ip"
+        "FROM _tor_exits_arrow GROUP BY ip"
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _vpn_servers AS SELECT * FROM _vpn_arrow")
     con.execute("CREATE OR REPLACE TEMP TABLE _hosting_asns AS SELECT * FROM _asn_arrow")

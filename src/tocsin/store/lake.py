@@ -109,18 +109,17 @@ class Lake:
             )
             known = self._known_ids_sql(sources, lo, hi)
             anti = f"WHERE event_id NOT IN (SELECT event_id FROM ({known}))" if known else ""
-            # A view, not a table: the rows stream from staging to the lake, never all in memory.
             # Enrichment (place and AS, Tor, VPN, hosting and IOC tags) happens on the way in.
             new_rows = f"(SELECT * FROM _staged {anti} {dedupe_in_batch})"
             incoming = f"SELECT * FROM {new_rows}"
             if self.enrich:
-                tags.install(con, self.data_dir)
-                geo.install(con, "_staged", self.geoip)
                 # The new rows are materialized first (DuckDB spills the table to disk past
                 # the memory limit). Enrichment joins planned straight over the staged files
                 # ran out of the 1 GB limit on a 5,000,000-event, 112-file commit; over a
-                # table they stream.
+                # table they stream. Only new rows' addresses are then looked up.
                 con.execute(f"CREATE OR REPLACE TEMP TABLE _new_rows AS {incoming}")
+                tags.install(con, self.data_dir)
+                geo.install(con, "_new_rows", self.geoip)
                 incoming = tags.enriched_select(f"({geo.placed_select('_new_rows')})")
             con.execute(f"CREATE OR REPLACE TEMP VIEW _incoming AS {incoming}")
             target = str(self.events_dir).replace("'", "''")
