@@ -18,6 +18,6 @@ SELECT
               || array_to_string(success_ips, ', ')
               || '; the sign-in succeeded or reached MFA): treat the account as compromised.'
          END AS outcome_note
-FROM account_guessing_episodes($window_minutes, $success_within_minutes)
+FROM account_guessing_episodes($window_minutes, $success_within_minutes, $min_failures)
 WHERE peak_in_window >= $min_failures AND distinct_ips >= $min_ips
 ORDER BY first_seen, "user"

@@ -18,7 +18,7 @@ SELECT
               || strftime(success_time, '%Y-%m-%dT%H:%M:%SZ')
               || ' (the sign-in succeeded or reached MFA): treat the account as compromised.'
          END AS outcome_note
-FROM account_guessing_episodes($window_minutes, $success_within_minutes)
+FROM account_guessing_episodes($window_minutes, $success_within_minutes, $min_failures)
 WHERE peak_in_window >= $min_failures AND distinct_ips < $max_ips
   -- the owner retrying a forgotten password at home or at the office, then getting in
   AND NOT owner_forgot

@@ -2,7 +2,7 @@
 -- successful sign-ins, (b) a country the account never signed in from in its history.
 -- Proxies (Tor, VPN, hosting) are left out on both sides — they create false journeys and
 -- false countries, and anonymizer_signin reports them.
-WITH ok AS (
+WITH ok AS NOT MATERIALIZED (
     SELECT tk, tenant, "user", time, event_id, src_ip, src_asn, src_country, src_city,
            src_lat, src_lon, user_agent, device_id,
            list_has_any(coalesce(ip_tags, []), ['tor', 'vpn', 'hosting']) AS proxied,

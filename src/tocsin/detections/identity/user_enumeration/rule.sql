@@ -23,28 +23,27 @@ unknown AS (
     WHERE s.event_type = 'auth' AND s.reason = 'unknown_user'
       AND s."user" IS NOT NULL AND s.src_ip IS NOT NULL
 ),
--- For each unknown name: the next successful sign-in from the same address, and how many
--- different unknown names that address offered around it.
-timeline AS (
-    SELECT *,
-        min(CASE WHEN kind = 'ok' THEN time END) OVER (
-            PARTITION BY tk, src_ip ORDER BY time, kind
-            ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_ok,
+-- Typos: an unknown name with at most one other unknown name from the same address around it
+-- (within the window either side), followed within 30 minutes by a successful sign-in from
+-- that address. Only such names need the follow-up look-up.
+around AS (
+    SELECT tk, src_ip, time, event_id,
         count(DISTINCT name) OVER (
             PARTITION BY tk, src_ip ORDER BY time
             RANGE BETWEEN to_minutes($window_minutes) PRECEDING
                       AND to_minutes($window_minutes) FOLLOWING) AS names_around
-    FROM (
-        SELECT tk, src_ip, time, event_id, name, 'unknown' AS kind FROM unknown
-        UNION ALL
-        SELECT s.tk, s.src_ip, s.time, s.event_id, NULL, 'ok' FROM signins s
-        WHERE s.outcome = 'success' AND s.src_ip IS NOT NULL
-          AND EXISTS (SELECT 1 FROM unknown u WHERE u.tk = s.tk AND u.src_ip = s.src_ip)
-    )
+    FROM unknown
+),
+lone AS (SELECT * FROM around WHERE names_around <= 2),
+lone_oks AS (
+    SELECT s.tk, s.src_ip, s.time FROM signins s
+    SEMI JOIN lone l ON l.tk = s.tk AND l.src_ip = s.src_ip
+    WHERE s.outcome = 'success'
 ),
 typos AS (
-    SELECT event_id FROM timeline
-    WHERE kind = 'unknown' AND next_ok <= time + INTERVAL 30 MINUTE AND names_around <= 2
+    SELECT l.event_id FROM lone l
+    ASOF JOIN lone_oks o ON o.tk = l.tk AND o.src_ip = l.src_ip AND o.time > l.time
+    WHERE o.time <= l.time + INTERVAL 30 MINUTE
 ),
 counted AS (
     SELECT *, CASE WHEN familiar THEN src_ip ELSE '' END AS pool
