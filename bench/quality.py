@@ -126,6 +126,10 @@ def run_one(profile: str, size: str, seed: int, work: Path, reuse: bool, keep: b
         con.close()
     if not keep:
         shutil.rmtree(data, ignore_errors=True)
+        if not reuse:
+            # A large run's logs are gigabytes; 24 runs filled a disk. --keep or --reuse
+            # keeps them for the next run.
+            shutil.rmtree(logs, ignore_errors=True)
     run = Run(profile, size, seed, truth, seconds=seconds)
     run.scores = {name: score(truth, alerts) for name, alerts in found.items()}
     return run
@@ -394,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="reuse simulated logs already in --workdir"
     )
-    parser.add_argument("--keep", action="store_true", help="keep each run's event lake")
+    parser.add_argument("--keep", action="store_true", help="keep each run's logs and event lake")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.sizes = [1], ["small"]

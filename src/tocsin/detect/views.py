@@ -262,10 +262,10 @@ def _create_foreign_fails(con: duckdb.DuckDBPyConnection) -> None:
         return
     except duckdb.OutOfMemoryException:
         pass
-    # The join of failures with later successes per account is the largest intermediate of
-    # detection. At the memory limit, retry with one thread (half the working buffers), then
-    # with twice the limit: slower, or over budget for this one statement, but the scan and
-    # its alerts are not lost. (Known limit: bench/ingest.py at 2,000,000 records needs this.)
+    # foreign_failures holds the largest intermediate of detection (failures matched with
+    # their accounts' later successes). At the memory limit, retry with one thread (half the
+    # working buffers), then with twice the limit: slower, or over budget for this one
+    # statement, but the scan and its alerts are not lost.
     threads = con.execute("SELECT current_setting('threads')").fetchone()
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
     con.execute("SET threads = 1")
