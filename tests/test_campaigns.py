@@ -3,14 +3,12 @@ the state database (scan output: tests/test_attribution.py, on a simulated attac
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import inspect
 
 from tocsin.attribution.campaigns import SLACK, campaign_id, cluster, netblock
 from tocsin.attribution.store import get_campaign, list_campaigns, save_campaigns
 from tocsin.events import Alert
-from tocsin.store.state import StateStore, default_url
+from tocsin.store.state import StateStore
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0.0.0 Safari/537.36"
 
@@ -153,8 +151,8 @@ def test_many_alerts_cluster_quickly() -> None:
     assert len(campaigns) == 5000  # nothing shared but big ASes: nothing joined
 
 
-def test_state_database_keeps_campaigns_and_drops_merged_ones(tmp_path: Path) -> None:
-    store = StateStore(default_url(tmp_path))
+def test_state_database_keeps_campaigns_and_drops_merged_ones(state_url: str) -> None:
+    store = StateStore(state_url)  # SQLite and a real PostgreSQL
     try:
         store.migrate()
         assert "campaigns" in inspect(store.engine).get_table_names()
