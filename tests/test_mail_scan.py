@@ -158,6 +158,9 @@ def test_explain_a_mail_alert(tmp_path: Path) -> None:
     run = tocsin("explain", alert["id"], "--data-dir", data)
     assert run.returncode == 0, run.stderr
     assert "messages.jsonl" in run.stdout and "\x1b" not in run.stdout
+    said = " ".join(run.stdout.split())
+    assert "1 message(s), listed with their verdicts" in said
+    assert "events now match" not in said  # a mail alert's evidence is not lake events
 
 
 @pytest.mark.slow

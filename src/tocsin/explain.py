@@ -31,6 +31,7 @@ class Explanation:
     sample: list[dict[str, Any]] = field(default_factory=list)
     lake_query: str = ""
     campaign: dict[str, Any] | None = None  # the alert's campaign and its attribution
+    evidence_kind: str = "events"  # "events" in the lake, or "messages" (a mail alert)
 
 
 def explain(alert_id: str, data_dir: Path, state_url: str | None, sample: int = 10) -> Explanation:
@@ -54,6 +55,7 @@ def explain(alert_id: str, data_dir: Path, state_url: str | None, sample: int = 
     result.campaign = campaign
     if alert["evidence"].get("file") == "messages.jsonl":
         # A mail alert: its evidence is messages, listed in messages.jsonl, not lake events.
+        result.evidence_kind = "messages"
         result.evidence_total = int(alert.get("evidence_count") or 0)
         result.lake_query = str(alert["evidence"].get("query", ""))
         return result

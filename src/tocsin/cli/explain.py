@@ -49,12 +49,21 @@ def explain_alert(
     _people(console, a)
     if result.campaign is not None:
         show_attribution(console, result.campaign)
-    console.print(
-        f"\n[bold]Evidence[/]: {result.evidence_total:,} events now match "
-        f"(the alert counted {a['evidence_count']:,}); first {len(result.sample)}:"
-    )
-    console.print(_sample(result.sample))
-    console.print("\n[bold]All of them[/] (DuckDB):")
+    if result.evidence_kind == "messages":
+        # Mail evidence is the scanned messages, listed in the scan's messages.jsonl (with
+        # each one's verdict, findings and file), not sign-in events in the lake.
+        console.print(
+            f"\n[bold]Evidence[/]: {result.evidence_total:,} message(s), listed with their "
+            "verdicts and findings in the scan's messages.jsonl. To list them (run in "
+            "the scan's --out folder):"
+        )
+    else:
+        console.print(
+            f"\n[bold]Evidence[/]: {result.evidence_total:,} events now match "
+            f"(the alert counted {a['evidence_count']:,}); first {len(result.sample)}:"
+        )
+        console.print(_sample(result.sample))
+        console.print("\n[bold]All of them[/] (DuckDB):")
     console.print(for_terminal(result.lake_query, 20_000), soft_wrap=True)
     console.print("\n[bold]What to do[/]")
     for action in a["recommended_actions"]:
