@@ -204,11 +204,20 @@ class Reader:
 
     def _copy(self, select: str, target: Path) -> int:
         """Write a mapping's rows, in input order, to a Parquet file; return the row count."""
-        # Uncompressed: staging lives for seconds and compression would only cost CPU.
-        (count,) = one_row(
-            self.con,
-            f"COPY ({select}) TO {_literal(target)} (FORMAT parquet, COMPRESSION uncompressed)",
-        )
+        # Row n must stay line n + 1 (or origin n). DuckDB keeps insertion order through
+        # scans, projections and filters, but its in-clause optimizer turns `x IN ('', 'null',
+        # …)` into a join, and joins running on several threads do not keep it: a 28,000-line
+        # file came out with three rows in four at the wrong line. The mappings have no other
+        # joins (tests/sources/test_line_order.py checks both).
+        self.con.execute("SET disabled_optimizers = 'in_clause'")
+        try:
+            # Uncompressed: staging lives for seconds and compression would only cost CPU.
+            (count,) = one_row(
+                self.con,
+                f"COPY ({select}) TO {_literal(target)} (FORMAT parquet, COMPRESSION uncompressed)",
+            )
+        finally:
+            self.con.execute("RESET disabled_optimizers")
         return int(count)
 
     # -- careful path --------------------------------------------------------------------
