@@ -13,13 +13,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.helpers import ingest_paths
+from tests.helpers import IDENTITY, ingest_paths
 from tocsin import sources
 from tocsin.simulate.entra_records import Place, signin_record
 from tocsin.sources._normalize import normalize_sql
 from tocsin.sources._shape import duckdb_columns
+from tocsin.sources.base import ReadOptions
 from tocsin.store.duck import connect
+from tocsin.store.lake import _UNION_LIMIT
 
+OPENSSH = IDENTITY / "linux_sshd" / "loghub_OpenSSH_2k.log"
 RECORDS = 30_000  # several of DuckDB's JSON buffers: the file is read by both threads at once
 
 
@@ -66,3 +69,23 @@ def test_mappings_have_no_operator_that_reorders_rows(fmt: sources.SourceFormat)
         row[1] for row in con.execute(f"EXPLAIN {normalize_sql(con, fmt, source)}").fetchall()
     )
     assert not re.search(r"JOIN|WINDOW|ORDER_BY|AGGREGATE|UNION", plan), plan
+
+
+def test_many_careful_path_files_in_one_commit_keep_their_lines(tmp_path: Path) -> None:
+    """Over _UNION_LIMIT careful-path files: the batch is materialized before enrichment."""
+    lines = OPENSSH.read_text().splitlines(keepends=True)
+    chunk = 100
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for k in range(0, len(lines), chunk):
+        (parts / f"auth-{k // chunk:02d}.log").write_text("".join(lines[k : k + chunk]))
+    assert len(list(parts.iterdir())) > _UNION_LIMIT
+    options = ReadOptions(year=2015)
+    whole = ingest_paths(tmp_path / "whole", OPENSSH, options=options)
+    split = ingest_paths(tmp_path / "split", parts, options=options)
+    assert {r.reader for r in split.result.reports} == {"careful"}
+    where = {e["event_id"]: e["origin_line"] for e in whole.events}
+    assert len(split.events) == len(whole.events) == 529
+    for event in split.events:
+        part = int(Path(event["origin_file"]).stem.split("-")[1])
+        assert where[event["event_id"]] == part * chunk + event["origin_line"]
