@@ -163,3 +163,28 @@ def test_distributed_spray_without_user_agents_or_places(tmp_path: Path) -> None
     alerts = _alerts(tmp_path / "data", rule, bare)
     assert alerts, "the spray is still found without user agents and places"
     assert all(a.user_agents == [] for a in alerts)
+
+
+@pytest.mark.parametrize("start_minute", [0, 35, 59])
+def test_spray_across_an_hour_boundary_is_still_found(tmp_path: Path, start_minute: int) -> None:
+    """password_spray_ip skips addresses by fixed buckets before its sliding windows; a spray
+    whose window straddles a bucket edge must still alert, wherever it starts."""
+    rule = RULES.get("password_spray_ip")
+    params = rule.params()
+    window, users = int(params["window_minutes"]), int(params["min_users"])
+    start = datetime(2020, 9, 3, 9, start_minute, tzinfo=UTC)
+    spacing = timedelta(minutes=window) / users  # the users exactly fill one window
+    path = tmp_path / "spray.ndjson"
+    with path.open("wb") as f:
+        for n in range(users):
+            record = signin_record(
+                moment=start + n * spacing,
+                user=f"staffer{n}@harper2020.example",
+                place=Place("203.0.113.77"),
+                error_code=50126,
+                tenant_id=TENANT,
+            )
+            f.write(orjson.dumps(record) + b"\n")
+    alerts = _alerts(tmp_path / "data", rule, path)
+    assert [a.src_ips for a in alerts] == [["203.0.113.77"]]
+    assert len(alerts[0].users) == users
