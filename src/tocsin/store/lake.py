@@ -95,7 +95,7 @@ class Lake:
         # Fast-path files (row n is line n + 1) are read as one multi-file scan; careful-path
         # files join their origin maps one by one (they are few: CSV, documents, syslog).
         fast = [s for s in present if s.origins is None]
-        parts = [_staged_select(s) for s in present if s.origins is not None]
+        parts = [_careful_staged_select(s) for s in present if s.origins is not None]
         careful = len(parts)
         materialized = False
         try:
@@ -242,33 +242,32 @@ def _fast_staged_select(fast: list[Staged]) -> str:
     union of scans ran out of the 1 GB limit when streamed into the partitioned write.
     """
     listed = ", ".join(_lit(s.rows) for s in fast)
-    columns = ", ".join(
-        ("m.origin_file" if c == "origin_file" else
-         "s.file_row_number + 1 AS origin_line, s.file_row_number + 1 AS origin_record"
-         if c == "origin_line" else f's."{c}"')
-        for c in EVENT_COLUMNS if c != "origin_record"
-    )  # fmt: skip
-    return (
-        f"SELECT {columns} FROM read_parquet([{listed}], file_row_number = true, "
-        "filename = true, union_by_name = true) s JOIN _stage_files m ON m.path = s.filename "
-        "WHERE s._skip IS NULL AND s._reject IS NULL"
+    return _event_select(
+        f"read_parquet([{listed}], file_row_number = true, filename = true, "
+        "union_by_name = true) s JOIN _stage_files m ON m.path = s.filename",
+        origin_file="m.origin_file",
+        origin="s.file_row_number + 1 AS origin_line, s.file_row_number + 1 AS origin_record",
     )
 
 
-def _staged_select(staged: Staged) -> str:
-    """Rows of one staging file that are events, with their origin, in contract order."""
-    rows = f"read_parquet({_lit(staged.rows)}, file_row_number = true)"
-    if staged.origins is None:
-        origin = "s.file_row_number + 1 AS origin_line, s.file_row_number + 1 AS origin_record"
-        source = f"{rows} s"
-    else:
-        origin = "o.line AS origin_line, o.record AS origin_record"
-        source = (
-            f"{rows} s JOIN read_parquet({_lit(staged.origins)}) o ON o.pos = s.file_row_number"
-        )
+def _careful_staged_select(staged: Staged) -> str:
+    """Rows of one careful-path staging file, each with its line and record from the origin map."""
+    assert staged.origins is not None
+    return _event_select(
+        f"read_parquet({_lit(staged.rows)}, file_row_number = true) s "
+        f"JOIN read_parquet({_lit(staged.origins)}) o ON o.pos = s.file_row_number",
+        origin_file=f"{_lit(staged.origin_file)} AS origin_file",
+        origin="o.line AS origin_line, o.record AS origin_record",
+    )
+
+
+def _event_select(source: str, *, origin_file: str, origin: str) -> str:
+    """The staged rows (alias ``s``) of ``source`` that are events, in contract column order.
+
+    ``origin`` supplies both origin_line and origin_record, in the place of origin_line.
+    """
     columns = ", ".join(
-        (f"{_lit(staged.origin_file)} AS origin_file" if c == "origin_file" else
-         origin if c == "origin_line" else f's."{c}"')
+        (origin_file if c == "origin_file" else origin if c == "origin_line" else f's."{c}"')
         for c in EVENT_COLUMNS if c != "origin_record"
     )  # fmt: skip
     return f"SELECT {columns} FROM {source} WHERE s._skip IS NULL AND s._reject IS NULL"
