@@ -262,10 +262,11 @@ def _create_foreign_fails(con: duckdb.DuckDBPyConnection) -> None:
         return
     except duckdb.OutOfMemoryException:
         pass
-    # foreign_failures holds the largest intermediate of detection (failures matched with
-    # their accounts' later successes). At the memory limit, retry with one thread (half the
-    # working buffers), then with twice the limit: slower, or over budget for this one
-    # statement, but the scan and its alerts are not lost.
+    # The one table built up front for every rule: should it meet the memory limit (it once
+    # did, before foreign_failures matched failures only with same-address or same-device
+    # successes), retry with one thread (half the working buffers), then with twice the
+    # limit: slower, or over budget for this one statement, but the scan and its alerts are
+    # not lost.
     threads = con.execute("SELECT current_setting('threads')").fetchone()
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
     con.execute("SET threads = 1")
