@@ -188,3 +188,44 @@ def test_spray_across_an_hour_boundary_is_still_found(tmp_path: Path, start_minu
     alerts = _alerts(tmp_path / "data", rule, path)
     assert [a.src_ips for a in alerts] == [["203.0.113.77"]]
     assert len(alerts[0].users) == users
+
+
+@pytest.mark.parametrize("start_minute", [0, 10, 59])
+def test_stuffing_across_a_bucket_edge_keeps_its_peak(tmp_path: Path, start_minute: int) -> None:
+    """credential_stuffing counts its sliding-window peak only in fixed buckets that can hold a
+    burst; a burst spread over a bucket edge (they fall on even UTC hours) must still alert,
+    with the full number of accounts as its peak, wherever it starts. Starting at minute 10,
+    each bucket holds fewer accounts than a burst needs; only both together reach it."""
+    rule = RULES.get("credential_stuffing")
+    params = rule.params()
+    window = int(params["window_minutes"])
+    accounts = 8
+    assert accounts // 2 < int(params["min_accounts"]) <= accounts
+    office = Place("198.51.100.10", asn=64500)
+    records = [
+        # ten days of ordinary sign-ins, so the organisation has a normal to exceed
+        signin_record(
+            moment=datetime(2020, 9, day, 8, 30, tzinfo=UTC) + timedelta(minutes=n),
+            user=f"staffer{n}@harper2020.example", place=office, tenant_id=TENANT,
+        )
+        for day in range(1, 11) for n in range(accounts)
+    ]  # fmt: skip
+    start = datetime(2020, 9, 5, 9, start_minute, tzinfo=UTC)
+    spacing = timedelta(minutes=window * 5 // 6) / accounts  # 100 minutes, over 10:00
+    for n in range(accounts):
+        records.append(
+            signin_record(
+                moment=start + n * spacing,
+                user=f"staffer{n}@harper2020.example",
+                place=Place(f"203.0.{n}.{n + 20}", asn=64600 + n % 4),
+                error_code=50126,
+                tenant_id=TENANT,
+                user_agent="python-requests/2.25.1",
+            )
+        )
+    path = tmp_path / "stuffing.ndjson"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    alerts = _alerts(tmp_path / "data", rule, path)
+    assert len(alerts) == 1
+    assert len(alerts[0].users) == accounts
+    assert alerts[0].metrics["peak_accounts"] == accounts

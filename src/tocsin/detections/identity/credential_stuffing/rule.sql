@@ -6,8 +6,6 @@ WITH ff AS (
 ),
 windowed AS (
     SELECT *,
-        count(DISTINCT "user") OVER (PARTITION BY tk ORDER BY time
-            RANGE BETWEEN to_minutes($window_minutes) PRECEDING AND CURRENT ROW) AS in_window,
         CASE WHEN time - lag(time) OVER (PARTITION BY tk ORDER BY time, event_id)
                   <= to_minutes($window_minutes) THEN 0 ELSE 1 END AS starts_episode
     FROM ff
@@ -37,12 +35,6 @@ agents AS (
         OR (any_value(a.n) >= $min_tool_attempts AND any_value(a.ips) >= 2
             AND count(u."user") = 0)
 ),
-burst_attempts AS (
-    SELECT e.*
-    FROM episodes e
-    JOIN agents a ON a.tk = e.tk AND a.episode = e.episode
-     AND a.user_agent IS NOT DISTINCT FROM e.user_agent
-),
 -- The organisation's normal: accounts failing from foreign addresses in an average window of
 -- the period its logs cover. A burst must clearly exceed it.
 span AS (
@@ -54,6 +46,54 @@ normal AS (
         count(DISTINCT f."user" || '|' || time_bucket(to_minutes($window_minutes), f.time))
           / any_value(s.windows) AS accounts_per_window
     FROM ff f JOIN span s USING (tk) GROUP BY f.tk
+),
+-- Peak accounts in a trailing window, counted only where a burst can be. A window ending in
+-- fixed bucket b (buckets as wide as the window) lies inside buckets b-1 and b, so it holds
+-- at most the accounts of b-1 plus those of b. Where that sum is below what a burst must
+-- reach (min_accounts, and baseline_factor times the normal), no window ending in b can
+-- pass, and its rows are not counted: the exact count runs only over the "hot" buckets and
+-- the bucket before each. A burst's peak is unchanged, because a window reaching the
+-- threshold ends in a hot bucket; an episode without one fails the threshold either way.
+-- (Counting distinct accounts in a sliding window over every foreign failure of a large
+-- organisation was most of this rule's time.)
+bucketed AS (
+    SELECT *, epoch_us(time) // (CAST($window_minutes AS BIGINT) * 60000000) AS bucket FROM ff
+),
+bucket_accounts AS (
+    SELECT tk, bucket, count(DISTINCT "user") AS accounts FROM bucketed GROUP BY ALL
+),
+hot AS (
+    SELECT b.tk, b.bucket
+    FROM bucket_accounts b
+    JOIN normal n USING (tk)
+    LEFT JOIN bucket_accounts p ON p.tk = b.tk AND p.bucket = b.bucket - 1
+    WHERE b.accounts + coalesce(p.accounts, 0)
+          >= greatest($min_accounts, $baseline_factor * n.accounts_per_window)
+),
+counted AS (
+    SELECT tk, bucket, bool_or(is_hot) AS is_hot FROM (
+        SELECT tk, bucket, true AS is_hot FROM hot
+        UNION ALL
+        SELECT tk, bucket - 1, false FROM hot
+    ) GROUP BY ALL
+),
+peaks AS (
+    SELECT event_id, max(in_window) AS in_window FROM (
+        SELECT f.event_id, c.is_hot,
+            count(DISTINCT f."user") OVER (PARTITION BY f.tk ORDER BY f.time
+                RANGE BETWEEN to_minutes($window_minutes) PRECEDING AND CURRENT ROW)
+                AS in_window
+        FROM bucketed f JOIN counted c ON c.tk = f.tk AND c.bucket = f.bucket
+    )
+    WHERE is_hot
+    GROUP BY event_id
+),
+burst_attempts AS (
+    SELECT e.*, p.in_window
+    FROM episodes e
+    JOIN agents a ON a.tk = e.tk AND a.episode = e.episode
+     AND a.user_agent IS NOT DISTINCT FROM e.user_agent
+    LEFT JOIN peaks p ON p.event_id = e.event_id
 ),
 burst AS (
     SELECT tk, any_value(tenant) AS tenant, episode,
