@@ -16,6 +16,7 @@ import pytest
 from tests.helpers import IDENTITY, ingest_paths
 from tocsin import sources
 from tocsin.simulate.entra_records import Place, signin_record
+from tocsin.sources import reader
 from tocsin.sources._normalize import normalize_sql
 from tocsin.sources._shape import duckdb_columns
 from tocsin.sources.base import ReadOptions
@@ -89,3 +90,39 @@ def test_many_careful_path_files_in_one_commit_keep_their_lines(tmp_path: Path) 
     for event in split.events:
         part = int(Path(event["origin_file"]).stem.split("-")[1])
         assert where[event["event_id"]] == part * chunk + event["origin_line"]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16, 1 << 20])
+@pytest.mark.parametrize(
+    ("content", "lines", "blank", "too_long"),
+    [
+        (b'{"a":1}\n{"b":2}\n', 2, False, False),
+        (b'{"a":1}\n{"b":2}', 2, False, False),  # no newline at the end
+        (b'{"a":1}\n\n{"b":2}\n', 3, True, False),
+        (b' \t\n{"a":1}\n', 2, True, False),  # a blank first line
+        (b'{"a":1}\n{"b":2}\n  ', 2, True, False),  # trailing whitespace: a blank last line
+        (b'{"a":1}\r\n{"b":2}\r\n', 2, False, False),
+        (b'{"a":1}\n' + b"x" * 40 + b"\n", 2, False, True),
+        (b'{"a":1}\n' + b"x" * 40, 1, False, True),  # the long line is the unfinished last one
+    ],
+)
+def test_line_scan_counts_lines_across_chunk_edges(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+    content: bytes,
+    lines: int,
+    blank: bool,
+    too_long: bool,
+) -> None:
+    """The fast path's line count (row n is line n + 1) must not depend on where the scan's
+    reads happen to cut the file: lines carried from one read to the next count once."""
+    monkeypatch.setattr(reader._LineScan, "CHUNK", chunk)
+    path = tmp_path / "lines.ndjson"
+    path.write_bytes(content)
+    scan = reader._LineScan(path, None, max_line=32)
+    scan.run()
+    assert not scan.failed
+    assert scan.too_long == too_long
+    if not too_long:
+        assert (scan.lines, scan.blank_lines) == (lines, blank)
