@@ -22,6 +22,7 @@ import duckdb
 from tocsin.detect.rules import REQUIRED_COLUMNS, Rule
 from tocsin.detect.views import create_rule_views
 from tocsin.events import SEVERITIES, Alert, Severity, severity_rank
+from tocsin.store.duck import within_memory
 
 EVIDENCE_SAMPLE = 20
 _LIST_FIELDS = ("users", "compromised_users", "src_ips", "countries", "user_agents")
@@ -174,12 +175,17 @@ def run_rule_sql(
 ) -> list[dict[str, Any]]:
     # DuckDB refuses named parameters the statement does not use (rule.py may use them).
     used = {k: v for k, v in params.items() if f"${k}" in rule.sql}
-    cursor = con.execute(rule.sql, used)
-    names = [d[0] for d in cursor.description or []]
+
+    def run() -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = con.execute(rule.sql, used)
+        return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+    # A rule must not be lost to a memory peak that depends on thread timing.
+    names, rows = within_memory(con, run, f"rule {rule.id}")
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise ValueError(f"rule {rule.id} returned no {missing} column(s)")
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def build_alert(rule: Rule, row: dict[str, Any]) -> Alert:

@@ -19,11 +19,9 @@ parameters; ``foreign_fails`` holds the foreign failures, computed once per eval
 
 from __future__ import annotations
 
-import logging
-
 import duckdb
 
-log = logging.getLogger("tocsin.detect")
+from tocsin.store.duck import within_memory
 
 _OK = "event_type IN ('auth', 'mfa') AND outcome = 'success' AND \"user\" IS NOT NULL"
 
@@ -168,7 +166,7 @@ guessing AS (
         list(DISTINCT src_asn) FILTER (WHERE src_asn IS NOT NULL) AS src_asns,
         list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
         list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
-        list(event_id ORDER BY time, event_id)[1:20] AS evidence_ids
+        min_by(event_id, (time, event_id), 20) AS evidence_ids
     FROM episodes
     GROUP BY tk, "user", episode
     ) WHERE peak_in_window >= min_peak
@@ -257,37 +255,6 @@ def _create_foreign_fails(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP TABLE foreign_fails AS "
         f"SELECT * FROM foreign_failures({RESOLVE_MINUTES})"
     )
-    try:
-        con.execute(sql)
-        return
-    except duckdb.OutOfMemoryException:
-        pass
-    # The one table built up front for every rule: should it meet the memory limit (it once
-    # did, before foreign_failures matched failures only with same-address or same-device
-    # successes), retry with one thread (half the working buffers), then with twice the
-    # limit: slower, or over budget for this one statement, but the scan and its alerts are
-    # not lost.
-    threads = con.execute("SELECT current_setting('threads')").fetchone()
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    con.execute("SET threads = 1")
-    try:
-        try:
-            con.execute(sql)
-        except duckdb.OutOfMemoryException:
-            doubled = _doubled(str(limit[0]) if limit else "1GB")
-            log.warning("foreign failures need more than %s; retrying at %s", limit, doubled)
-            con.execute(f"SET memory_limit = '{doubled}'")
-            con.execute(sql)
-    finally:
-        con.execute(f"SET threads = {int(threads[0]) if threads else 1}")
-        if limit:
-            con.execute(f"SET memory_limit = '{limit[0]}'")
-
-
-def _doubled(limit: str) -> str:
-    """'953.6 MiB' → '1907MiB' (DuckDB prints limits with a unit)."""
-    number, _, unit = limit.strip().partition(" ")
-    try:
-        return f"{float(number) * 2:.0f}{unit or 'B'}"
-    except ValueError:
-        return "2GB"
+    # The one table built up front for every rule: it once met the memory limit (before
+    # foreign_failures matched failures only with same-address or same-device successes).
+    within_memory(con, lambda: con.execute(sql), "foreign failures")

@@ -7,8 +7,10 @@ macros, so mappings stay short and identical on every path.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -24,6 +26,9 @@ _TIMESTAMP_LAYOUTS = [
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%d %H:%M:%S",
 ]
+
+log = logging.getLogger("tocsin.duck")
+T = TypeVar("T")
 
 _KEEP = MAX_TEXT - 24
 
@@ -126,3 +131,42 @@ def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     if len(rows) != 1:
         raise ValueError(f"expected one row, got {len(rows)}")
     return tuple(rows[0])
+
+
+def within_memory(con: duckdb.DuckDBPyConnection, work: Callable[[], T], what: str) -> T:
+    """Run ``work``; should it meet the memory limit, run it again with one thread, then
+    with twice the limit.
+
+    A query's peak depends on how its threads interleave, so one near the limit can fail
+    once in several runs. One thread halves the working buffers (slower, but within budget);
+    twice the limit is over budget for this one statement. Either way the result is not
+    lost, and the retry is logged.
+    """
+    try:
+        return work()
+    except duckdb.OutOfMemoryException:
+        pass
+    threads = one_row(con, "SELECT current_setting('threads')")[0]
+    limit = str(one_row(con, "SELECT current_setting('memory_limit')")[0])
+    log.warning("%s met the memory limit (%s); retrying with one thread", what, limit)
+    con.execute("SET threads = 1")
+    try:
+        try:
+            return work()
+        except duckdb.OutOfMemoryException:
+            doubled = _doubled(limit)
+            log.warning("%s needs more than %s; retrying at %s", what, limit, doubled)
+            con.execute(f"SET memory_limit = '{doubled}'")
+            return work()
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+def _doubled(limit: str) -> str:
+    """'953.6 MiB' → '1907MiB' (DuckDB prints limits with a unit)."""
+    number, _, unit = limit.strip().partition(" ")
+    try:
+        return f"{float(number) * 2:.0f}{unit or 'B'}"
+    except ValueError:
+        return "2GB"
