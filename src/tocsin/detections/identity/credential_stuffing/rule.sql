@@ -109,7 +109,7 @@ burst AS (
         list(DISTINCT src_asn) FILTER (WHERE src_asn IS NOT NULL) AS src_asns,
         list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
         list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
-        min_by(event_id, (time, event_id), 20) AS evidence_ids
+        list(event_id ORDER BY time, event_id)[1:20] AS evidence_ids
     FROM burst_attempts
     GROUP BY tk, episode
     HAVING max(in_window) >= $min_accounts

@@ -62,7 +62,7 @@ SELECT
         AS user_agents,
     bool_or(list_contains(k.ip_tags, 'tor')) AS tor,
     bool_or(list_contains(k.ip_tags, 'hosting')) AS hosting,
-    min_by(k.event_id, (k.time, k.event_id), 5) AS evidence_ids,
+    list(k.event_id ORDER BY k.time, k.event_id)[1:5] AS evidence_ids,
     min_by(k.event_id, k.time) AS first_event,
     any_value(l.users) AS landed_users,
     any_value(coalesce(d.days, 1)) AS tenant_days,

@@ -75,7 +75,7 @@ bursts AS (
         list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
         list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
         list_sort(list(DISTINCT left(name, 64)))[1:5] AS name_sample,
-        min_by(event_id, (time, event_id), 20) AS evidence_ids
+        list(event_id ORDER BY time, event_id)[1:20] AS evidence_ids
     FROM episodes
     GROUP BY tk, pool, episode
     HAVING max(names_in_window) >= $min_names
@@ -104,7 +104,7 @@ followed AS (
         list_sort(list(DISTINCT "user")) AS accounts,
         list_sort(list(DISTINCT "user") FILTER (WHERE proven)) AS proven_accounts,
         count(*) AS attempts, max(time) AS last_time,
-        min_by(event_id, (time, event_id), 10) AS ids
+        list(event_id ORDER BY time, event_id)[1:10] AS ids
     FROM tried
     GROUP BY tk, pool, episode
 )
