@@ -229,3 +229,30 @@ def test_stuffing_across_a_bucket_edge_keeps_its_peak(tmp_path: Path, start_minu
     assert len(alerts) == 1
     assert len(alerts[0].users) == accounts
     assert alerts[0].metrics["peak_accounts"] == accounts
+
+
+@pytest.mark.parametrize("start_minute", [0, 25, 29])
+def test_guessing_across_a_bucket_edge_keeps_its_peak(tmp_path: Path, start_minute: int) -> None:
+    """account_guessing_episodes leaves out accounts whose failures can reach the peak in no
+    two consecutive fixed buckets (as wide as the window, edges on the half hour here); a
+    burst of guesses spread over an edge must still alert with its full peak. Starting at
+    minute 25, each bucket holds half of it."""
+    rule = RULES.get("password_guessing")
+    params = rule.params()
+    window, peak = int(params["window_minutes"]), int(params["min_failures"])
+    assert window == 30
+    start = datetime(2020, 9, 3, 9, start_minute, 30, tzinfo=UTC)
+    path = tmp_path / "guessing.ndjson"
+    with path.open("wb") as f:
+        for n in range(peak):
+            record = signin_record(
+                moment=start + timedelta(minutes=n),
+                user="chloe@harper2020.example",
+                place=Place("203.0.113.9"),
+                error_code=50126,
+                tenant_id=TENANT,
+            )
+            f.write(orjson.dumps(record) + b"\n")
+    alerts = _alerts(tmp_path / "data", rule, path)
+    assert [a.users for a in alerts] == [["chloe@harper2020.example"]]
+    assert alerts[0].metrics["peak_in_window"] == peak

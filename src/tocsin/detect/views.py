@@ -135,10 +135,31 @@ ANTI JOIN resolved r ON r.event_id = c.event_id
     # episodes whose peak reaches min_peak are returned: the rules alert on no others, and
     # judging every stray typo episode of the whole organisation was most of the cost.
     "account_guessing_episodes(window_minutes, success_within_minutes, min_peak)": """
-WITH fails AS (
-    SELECT tk, tenant, "user", time, event_id, src_ip, src_asn, src_country, user_agent
+WITH all_fails AS (
+    SELECT tk, tenant, "user", time, event_id, src_ip, src_asn, src_country, user_agent,
+           hash(tk, "user") AS account,
+           epoch_us(time) // (CAST(window_minutes AS BIGINT) * 60000000) AS bucket
     FROM signins
     WHERE event_type = 'auth' AND reason IN ('bad_password', 'locked') AND "user" IS NOT NULL
+),
+-- Accounts that can reach min_peak at all. A window ending in fixed bucket b (buckets as wide
+-- as the window) lies inside buckets b-1 and b, so it holds at most their two counts; an
+-- account where no such pair reaches min_peak has no episode to return. Such accounts (most
+-- of an organisation: a typo now and then) are left out before the windows; the others keep
+-- every failure, so their episodes are exactly as before. Accounts are keyed by a hash: a
+-- collision only keeps an account that could have been left out.
+bucket_counts AS (
+    SELECT account, bucket, count(*) AS n FROM all_fails GROUP BY ALL
+),
+reachable AS (
+    SELECT DISTINCT b.account
+    FROM bucket_counts b
+    LEFT JOIN bucket_counts p ON p.account = b.account AND p.bucket = b.bucket - 1
+    WHERE b.n + coalesce(p.n, 0) >= min_peak
+),
+fails AS (
+    SELECT * EXCLUDE (account, bucket) FROM all_fails
+    SEMI JOIN reachable r ON r.account = all_fails.account
 ),
 windowed AS (
     SELECT *,
@@ -166,7 +187,7 @@ guessing AS (
         list(DISTINCT src_asn) FILTER (WHERE src_asn IS NOT NULL) AS src_asns,
         list(DISTINCT src_country) FILTER (WHERE src_country IS NOT NULL) AS countries,
         list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL) AS user_agents,
-        min_by(event_id, (time, event_id), 20) AS evidence_ids
+        list(event_id ORDER BY time, event_id)[1:20] AS evidence_ids
     FROM episodes
     GROUP BY tk, "user", episode
     ) WHERE peak_in_window >= min_peak
