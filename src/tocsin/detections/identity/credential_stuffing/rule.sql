@@ -123,18 +123,26 @@ loud AS (
 ),
 -- Accounts that worked: a success during the burst (or shortly after) from an address neither
 -- the account nor the organisation knows, with the burst's tooling or from one of its networks.
-landed AS (
-    SELECT b.tk, b.episode, list_sort(list(DISTINCT s."user")) AS users, count(*) AS successes
+-- Sign-ins that may have landed, first cut to the bursts' overall time span: without bursts
+-- (the usual case) the span is NULL and no sign-in is read into the joins below.
+landing AS MATERIALIZED (
+    SELECT b.tk, b.episode, b.first_seen, s."user", s.src_ip
     FROM loud b
     JOIN signins s ON s.tk = b.tk
      AND s.event_type = 'auth' AND (s.outcome = 'success' OR s.credential_valid)
      AND s.time BETWEEN b.first_seen AND b.last_seen + to_minutes($success_within_minutes)
      AND (list_contains(b.user_agents, s.user_agent) OR list_contains(b.src_ips, s.src_ip)
           OR (s.user_agent IS NULL AND list_contains(b.src_asns, s.src_asn)))
+    WHERE s.time BETWEEN (SELECT min(first_seen) FROM loud)
+                     AND (SELECT max(last_seen) FROM loud) + to_minutes($success_within_minutes)
+),
+landed AS (
+    SELECT s.tk, s.episode, list_sort(list(DISTINCT s."user")) AS users, count(*) AS successes
+    FROM landing s
     LEFT JOIN tenant_ip_ok t ON t.tk = s.tk AND t.src_ip = s.src_ip
     LEFT JOIN user_ip_ok u ON u.tk = s.tk AND u."user" = s."user" AND u.src_ip = s.src_ip
-    WHERE coalesce(t.users, 0) < 2 AND (u.first_ok IS NULL OR u.first_ok >= b.first_seen)
-    GROUP BY b.tk, b.episode
+    WHERE coalesce(t.users, 0) < 2 AND (u.first_ok IS NULL OR u.first_ok >= s.first_seen)
+    GROUP BY s.tk, s.episode
 )
 SELECT
     concat_ws('|', b.tk, strftime(b.first_seen, '%Y-%m-%dT%H:%M:%S')) AS group_key,
