@@ -47,7 +47,8 @@ SELECT
     k.tk,
     any_value(k.tenant) AS tenant,
     k.src_ip,
-    list_distinct(flatten(list(k.keys))) AS keys,
+    -- rows of one address mostly share their key list: collapse those before flattening
+    list_distinct(flatten(list(DISTINCT k.keys))) AS keys,
     list(DISTINCT k."user") AS users,
     count(*) AS attempts,
     count(*) FILTER (WHERE k.reason = 'unknown_user') AS unknown_user_attempts,
