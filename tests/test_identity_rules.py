@@ -47,6 +47,22 @@ def _alerts(data_dir: Path, rule: Rule, *files: Path) -> list[Alert]:
         con.close()
 
 
+def _wrong_passwords(path: Path, attempts: list[tuple[datetime, str]], place: Place) -> Path:
+    """A diagnostic-format file of wrong-password sign-ins (50126), one per (time, account)."""
+    path.write_bytes(
+        b"".join(
+            orjson.dumps(
+                signin_record(
+                    moment=moment, user=user, place=place, error_code=50126, tenant_id=TENANT
+                )
+            )
+            + b"\n"
+            for moment, user in attempts
+        )
+    )
+    return path
+
+
 def _haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     (lat1, lon1), (lat2, lon2) = (tuple(map(math.radians, p)) for p in (a, b))
     h = (
@@ -174,17 +190,11 @@ def test_spray_across_an_hour_boundary_is_still_found(tmp_path: Path, start_minu
     window, users = int(params["window_minutes"]), int(params["min_users"])
     start = datetime(2020, 9, 3, 9, start_minute, tzinfo=UTC)
     spacing = timedelta(minutes=window) / users  # the users exactly fill one window
-    path = tmp_path / "spray.ndjson"
-    with path.open("wb") as f:
-        for n in range(users):
-            record = signin_record(
-                moment=start + n * spacing,
-                user=f"staffer{n}@harper2020.example",
-                place=Place("203.0.113.77"),
-                error_code=50126,
-                tenant_id=TENANT,
-            )
-            f.write(orjson.dumps(record) + b"\n")
+    path = _wrong_passwords(
+        tmp_path / "spray.ndjson",
+        [(start + n * spacing, f"staffer{n}@harper2020.example") for n in range(users)],
+        Place("203.0.113.77"),
+    )
     alerts = _alerts(tmp_path / "data", rule, path)
     assert [a.src_ips for a in alerts] == [["203.0.113.77"]]
     assert len(alerts[0].users) == users
@@ -242,17 +252,11 @@ def test_guessing_across_a_bucket_edge_keeps_its_peak(tmp_path: Path, start_minu
     window, peak = int(params["window_minutes"]), int(params["min_failures"])
     assert window == 30
     start = datetime(2020, 9, 3, 9, start_minute, 30, tzinfo=UTC)
-    path = tmp_path / "guessing.ndjson"
-    with path.open("wb") as f:
-        for n in range(peak):
-            record = signin_record(
-                moment=start + timedelta(minutes=n),
-                user="chloe@harper2020.example",
-                place=Place("203.0.113.9"),
-                error_code=50126,
-                tenant_id=TENANT,
-            )
-            f.write(orjson.dumps(record) + b"\n")
+    path = _wrong_passwords(
+        tmp_path / "guessing.ndjson",
+        [(start + timedelta(minutes=n), "chloe@harper2020.example") for n in range(peak)],
+        Place("203.0.113.9"),
+    )
     alerts = _alerts(tmp_path / "data", rule, path)
     assert [a.users for a in alerts] == [["chloe@harper2020.example"]]
     assert alerts[0].metrics["peak_in_window"] == peak

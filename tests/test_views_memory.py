@@ -21,17 +21,21 @@ class _TightConnection:
         self.fail = fail
         self.settings_seen: list[tuple[Any, ...]] = []
 
+    def _attempt(self) -> None:
+        """Note the settings this attempt runs with; fail while failures are left."""
+        self.settings_seen.append(
+            self.con.execute(
+                "SELECT current_setting('threads'), current_setting('memory_limit')"
+            ).fetchone()
+            or ()
+        )
+        if self.fail:
+            self.fail -= 1
+            raise duckdb.OutOfMemoryException("Out of Memory Error: (test)")
+
     def execute(self, sql: str, *args: Any) -> duckdb.DuckDBPyConnection:
         if sql.startswith("CREATE OR REPLACE TEMP TABLE foreign_fails"):
-            self.settings_seen.append(
-                self.con.execute(
-                    "SELECT current_setting('threads'), current_setting('memory_limit')"
-                ).fetchone()
-                or ()
-            )
-            if self.fail:
-                self.fail -= 1
-                raise duckdb.OutOfMemoryException("Out of Memory Error: (test)")
+            self._attempt()
             return self.con.execute("CREATE OR REPLACE TEMP TABLE foreign_fails AS SELECT 1")
         return self.con.execute(sql, *args)
 
@@ -65,15 +69,7 @@ class _TightRule(_TightConnection):
 
     def execute(self, sql: str, *args: Any) -> duckdb.DuckDBPyConnection:
         if sql == self.SQL:
-            self.settings_seen.append(
-                self.con.execute(
-                    "SELECT current_setting('threads'), current_setting('memory_limit')"
-                ).fetchone()
-                or ()
-            )
-            if self.fail:
-                self.fail -= 1
-                raise duckdb.OutOfMemoryException("Out of Memory Error: (test)")
+            self._attempt()
         return self.con.execute(sql, *args)
 
 
