@@ -260,3 +260,44 @@ def test_guessing_across_a_bucket_edge_keeps_its_peak(tmp_path: Path, start_minu
     alerts = _alerts(tmp_path / "data", rule, path)
     assert [a.users for a in alerts] == [["chloe@harper2020.example"]]
     assert alerts[0].metrics["peak_in_window"] == peak
+
+
+@pytest.mark.parametrize(("success_after", "alerts_expected"), [(5, 0), (20, 0), (None, 1)])
+def test_typo_followed_by_a_sign_in_in_the_next_half_hour_is_set_aside(
+    tmp_path: Path, success_after: int | None, alerts_expected: int
+) -> None:
+    """user_enumeration sets typos aside: a lone unknown name followed within 30 minutes by a
+    sign-in from its address. It looks for that sign-in only in the name's half-hour slot and
+    the next; here the name is typed at 09:29:40, so a sign-in 20 minutes later falls in the
+    next slot. Nine other names keep the burst one short of min_names without the typo."""
+    rule = RULES.get("user_enumeration")
+    assert int(rule.params()["min_names"]) == 10
+    start = datetime(2020, 9, 3, 9, 20, tzinfo=UTC)
+    records = [
+        signin_record(
+            moment=start + timedelta(minutes=n),
+            user=f"nobody{n}@harper2020.example",
+            place=Place(f"198.18.{n}.7"),
+            error_code=50034,
+            tenant_id=TENANT,
+        )
+        for n in range(9)
+    ]
+    typo_at = datetime(2020, 9, 3, 9, 29, 40, tzinfo=UTC)
+    home = Place("198.19.0.44")
+    records.append(
+        signin_record(
+            moment=typo_at, user="chole@harper2020.example", place=home, error_code=50034,
+            tenant_id=TENANT,
+        )
+    )  # fmt: skip
+    if success_after is not None:
+        records.append(
+            signin_record(
+                moment=typo_at + timedelta(minutes=success_after),
+                user="chloe@harper2020.example", place=home, tenant_id=TENANT,
+            )
+        )  # fmt: skip
+    path = tmp_path / "names.ndjson"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    assert len(_alerts(tmp_path / "data", rule, path)) == alerts_expected

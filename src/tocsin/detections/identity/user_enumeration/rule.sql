@@ -35,9 +35,16 @@ around AS (
     FROM unknown
 ),
 lone AS (SELECT * FROM around WHERE names_around <= 2),
+-- The successes that can follow a lone name within 30 minutes lie in its half-hour slot or
+-- the next one: only those are read (an office address has thousands of others). Slots are
+-- keyed by a hash; a collision only keeps a success that could have been left out.
+lone_slots AS (
+    SELECT DISTINCT hash(tk, src_ip, epoch_us(time) // 1800000000 + next) AS slot
+    FROM lone, (VALUES (0), (1)) AS slots(next)
+),
 lone_oks AS (
     SELECT s.tk, s.src_ip, s.time FROM signins s
-    SEMI JOIN lone l ON l.tk = s.tk AND l.src_ip = s.src_ip
+    SEMI JOIN lone_slots l ON l.slot = hash(s.tk, s.src_ip, epoch_us(s.time) // 1800000000)
     WHERE s.outcome = 'success'
 ),
 typos AS (
@@ -88,16 +95,24 @@ burst_ips AS (
     FROM bursts
     WHERE pool = ''
 ),
-tried AS (
-    SELECT b.tk, b.pool, b.episode, s."user", s.time, s.event_id,
+-- (Sign-ins are first cut to the bursts' addresses, so that the join and the look-up of each
+-- account's history below run on a handful of rows, not on every sign-in and every address
+-- the organisation's people use.)
+tried_from AS MATERIALIZED (
+    SELECT b.tk, b.pool, b.episode, b.first_seen, s."user", s.src_ip, s.time, s.event_id,
            s.outcome = 'success' OR coalesce(s.credential_valid, false) AS proven
     FROM burst_ips b
     JOIN signins s
       ON s.tk = b.tk AND s.src_ip = b.src_ip AND s.event_type = 'auth'
      AND s."user" IS NOT NULL AND coalesce(s.reason, '') <> 'unknown_user'
      AND s.time BETWEEN b.first_seen AND b.last_seen + to_hours($follow_up_hours)
-    LEFT JOIN user_ip_ok h ON h.tk = s.tk AND h."user" = s."user" AND h.src_ip = s.src_ip
-    WHERE h.first_ok IS NULL OR h.first_ok >= b.first_seen
+    WHERE s.src_ip IN (SELECT src_ip FROM burst_ips)
+),
+tried AS (
+    SELECT t.tk, t.pool, t.episode, t."user", t.time, t.event_id, t.proven
+    FROM tried_from t
+    LEFT JOIN user_ip_ok h ON h.tk = t.tk AND h."user" = t."user" AND h.src_ip = t.src_ip
+    WHERE h.first_ok IS NULL OR h.first_ok >= t.first_seen
 ),
 followed AS (
     SELECT tk, pool, episode,
