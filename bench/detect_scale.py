@@ -17,12 +17,12 @@ Targets: detection within 2× the raw pass and under 4 GB peak RSS.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from ingest import run_child, warm_page_cache
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 2.0
@@ -39,17 +39,6 @@ rows = con.execute(
 ).fetchall()
 print(len(rows))
 """
-
-
-def run_child(argv: list[str]) -> tuple[float, float, int]:
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return (
-        time.perf_counter() - started,
-        usage.ru_maxrss / (1024 * 1024),
-        os.waitstatus_to_exitcode(status),
-    )
 
 
 def main() -> int:
@@ -74,6 +63,7 @@ def main() -> int:
         subprocess.run([*tocsin, "scan", *map(str, orgs), "--data-dir", str(lake), "--quiet",
                         "--no-progress"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     out = args.workdir / "scale-detect"
+    warm_page_cache(sorted((lake / "events").rglob("*.parquet")))
     detect_s, detect_gb, status = run_child(
         [*tocsin, "detect", "--data-dir", str(lake), "--out", str(out), "--quiet"]
     )
