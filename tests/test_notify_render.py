@@ -186,7 +186,10 @@ def test_dates_and_numbers_are_localised() -> None:
     assert "1.862" in render("digest", "id", digest).text
     assert "1,862" in render("digest", "ja", digest).text
     assert "3–9 sept. 2020" in render("targeted", "fr", _context("targeted").context).text
-    assert "2020年9月3日至9日" in render("targeted", "zh_Hans", _context("targeted").context).text
+    # CLDR 49 (Babel 2.19) writes this interval "2020年9月3日 – 9日" (thin spaces); earlier
+    # data wrote "2020年9月3日至9日". Either way: Chinese dates, with the shared month left out.
+    zh = render("targeted", "zh_Hans", _context("targeted").context).text
+    assert re.search(r"2020年9月3日(至|\u2009–\u2009)9日", zh)
     assert "سبتمبر" in render("targeted", "ar", _context("targeted").context).text
     assert "Allemagne" in render("digest", "fr", digest).text  # country names too
 
