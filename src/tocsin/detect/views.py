@@ -138,7 +138,7 @@ ANTI JOIN resolved r ON r.event_id = c.event_id
 WITH all_fails AS (
     SELECT tk, tenant, "user", time, event_id, src_ip, src_asn, src_country, user_agent,
            hash(tk, "user") AS account,
-           epoch_us(time) // (CAST(window_minutes AS BIGINT) * 60000000) AS bucket
+           tocsin_bucket(time, window_minutes) AS bucket
     FROM signins
     WHERE event_type = 'auth' AND reason IN ('bad_password', 'locked') AND "user" IS NOT NULL
 ),

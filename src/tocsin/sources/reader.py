@@ -430,7 +430,7 @@ class _LineScan:
                 return
             if cut and kept:
                 buf[:kept] = bytes(buf[cut:end])
-        if bytes(buf[:kept]).strip():
+        if buf[:kept].strip():
             self.lines += 1
         elif kept:
             self.blank_lines = True

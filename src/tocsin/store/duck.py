@@ -89,6 +89,11 @@ MACROS = [
        CASE WHEN tocsin_ip(x) IS NULL
              AND regexp_full_match(trim(x::VARCHAR), '[A-Za-z0-9.\-]{1,253}')
             THEN lower(trim(x::VARCHAR)) END""",
+    # Index of the fixed bucket of `minutes` that holds `t` (buckets start at the epoch).
+    # Rules use consecutive buckets to bound sliding windows: a window of that width ending in
+    # bucket b lies inside buckets b - 1 and b.
+    """CREATE OR REPLACE MACRO tocsin_bucket(t, minutes) AS
+       epoch_us(t) // (CAST(minutes AS BIGINT) * 60000000)""",
     """CREATE OR REPLACE MACRO tocsin_bool(x) AS
        CASE lower(trim(x::VARCHAR)) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'yes' THEN true
             WHEN 'false' THEN false WHEN '0' THEN false WHEN 'no' THEN false END""",
@@ -146,8 +151,9 @@ def within_memory(con: duckdb.DuckDBPyConnection, work: Callable[[], T], what: s
         return work()
     except duckdb.OutOfMemoryException:
         pass
-    threads = one_row(con, "SELECT current_setting('threads')")[0]
-    limit = str(one_row(con, "SELECT current_setting('memory_limit')")[0])
+    threads, limit = one_row(
+        con, "SELECT current_setting('threads'), current_setting('memory_limit')::VARCHAR"
+    )
     log.warning("%s met the memory limit (%s); retrying with one thread", what, limit)
     con.execute("SET threads = 1")
     try:

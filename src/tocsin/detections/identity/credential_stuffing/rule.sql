@@ -57,7 +57,7 @@ normal AS (
 -- (Counting distinct accounts in a sliding window over every foreign failure of a large
 -- organisation was most of this rule's time.)
 bucketed AS (
-    SELECT *, epoch_us(time) // (CAST($window_minutes AS BIGINT) * 60000000) AS bucket FROM ff
+    SELECT *, tocsin_bucket(time, $window_minutes) AS bucket FROM ff
 ),
 bucket_accounts AS (
     SELECT tk, bucket, count(DISTINCT "user") AS accounts FROM bucketed GROUP BY ALL

@@ -39,12 +39,12 @@ lone AS (SELECT * FROM around WHERE names_around <= 2),
 -- the next one: only those are read (an office address has thousands of others). Slots are
 -- keyed by a hash; a collision only keeps a success that could have been left out.
 lone_slots AS (
-    SELECT DISTINCT hash(tk, src_ip, epoch_us(time) // 1800000000 + next) AS slot
+    SELECT DISTINCT hash(tk, src_ip, tocsin_bucket(time, 30) + next) AS slot
     FROM lone, (VALUES (0), (1)) AS slots(next)
 ),
 lone_oks AS (
     SELECT s.tk, s.src_ip, s.time FROM signins s
-    SEMI JOIN lone_slots l ON l.slot = hash(s.tk, s.src_ip, epoch_us(s.time) // 1800000000)
+    SEMI JOIN lone_slots l ON l.slot = hash(s.tk, s.src_ip, tocsin_bucket(s.time, 30))
     WHERE s.outcome = 'success'
 ),
 typos AS (
